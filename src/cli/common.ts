@@ -1,0 +1,23 @@
+// What several commands share: the never-overwrite-an-input rule.
+import { realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { usageError } from '../errors.js';
+
+/** Refuse to write over an input file unless --in-place was given. */
+export function refuseOverwrite(input: string, output: string, inPlace?: boolean): void {
+  if (inPlace || !sameFile(input, output)) return;
+  throw usageError(`${output} is the input file`, 'caffe-tool never overwrites an input: choose another output, or add --in-place');
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [sa, sb] = [statSync(a), statSync(b)];
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    try {
+      return realpathSync(a) === resolve(b);
+    } catch {
+      return resolve(a) === resolve(b);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The caffe-tool command line: one file per command in this folder; this one wires them and prints errors.
+import { Command, CommanderError } from 'commander';
+import { BAD_DATA, BAD_USAGE, CaffeToolError } from '../errors.js';
+import { normaliseArgv } from './argv.js';
+import * as convert from './convert.js';
+
+export function buildProgram(): Command {
+  const program = new Command('caffe-tool')
+    .description('Caffe models without Caffe: read, write, convert, upgrade, repair, export, serve and fine-tune')
+    .option('--debug', 'show stack traces on errors')
+    .showHelpAfterError()
+    .exitOverride();
+  convert.register(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    await buildProgram().parseAsync(normaliseArgv(argv), { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version requests end here too, with exit code 0; commander already printed its message.
+      return e.exitCode === 0 ? 0 : BAD_USAGE;
+    }
+    if (e instanceof CaffeToolError) {
+      process.stderr.write(`caffe-tool: ${e.format()}\n`);
+      if (debug) process.stderr.write(`${e.stack}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`caffe-tool: internal error: ${(e as Error)?.message ?? e}\n`);
+    process.stderr.write(debug ? `${(e as Error)?.stack}\n` : '  (run again with --debug for the stack trace, and please report it)\n');
+    return BAD_DATA;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
