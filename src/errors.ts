@@ -30,7 +30,9 @@ export class CaffeToolError extends Error {
   /** The same error, placed inside `outer` (a file, a layer) where it did not know that yet. */
   within(outer: Where): CaffeToolError {
     const where = { ...outer, ...this.where };
-    if (outer.path && this.where.path) where.path = `${outer.path}.${this.where.path}`;
+    if (outer.path && this.where.path) {
+      where.path = this.where.path.startsWith('[') ? outer.path + this.where.path : `${outer.path}.${this.where.path}`;
+    }
     const e = new CaffeToolError(this.message, { hint: this.hint, where, exitCode: this.exitCode, cause: this.cause });
     e.stack = this.stack;
     return e;

@@ -75,7 +75,14 @@ export class FileSource implements ByteSource {
 }
 
 /** Messages up to this size are read whole and decoded in memory. */
-const INLINE_BYTES = 1 << 22;
+let INLINE_BYTES = 1 << 22;
+
+/** Tests exercise streaming on small files; returns the previous limit. */
+export function setInlineBytesForTests(n: number): number {
+  const old = INLINE_BYTES;
+  INLINE_BYTES = n;
+  return old;
+}
 
 /** Decode a whole source as one message of type `info`. */
 export function decodeSource(src: ByteSource, info: MessageInfo): Message {

@@ -1,0 +1,24 @@
+// Paths to the repository's fixtures and a temporary folder, for tests compiled into dist/test/.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export function fixture(...parts: string[]): string {
+  return join(ROOT, 'fixtures', ...parts);
+}
+
+export function readFixture(...parts: string[]): Buffer {
+  return readFileSync(fixture(...parts));
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'caffe-tool-test-'));
+}
+
+/** The value formula of fixtures/make_binary.py: ((i * 37) % 101 - 50) / 64. */
+export function fixtureValue(i: number): number {
+  return (((i * 37) % 101) - 50) / 64;
+}
