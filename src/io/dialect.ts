@@ -71,31 +71,34 @@ const BLOB_FIELDS_V1 = new Set([6, 1]);
  * The dialect of a binary NetParameter: the one whose schema fits the layers' parameters best (blob data
  * is skipped: it is the same in every fork), fork-only layer types breaking ties, BVLC first.
  */
-export function detectBinaryDialect(src: ByteSource): { dialect: Dialect; scores: Record<string, number> } {
+export function detectBinaryDialect(src: ByteSource): { dialect: Dialect; scores: Partial<Record<Dialect, number>> } {
   const layers = layerRanges(src);
-  const schemas = DIALECTS.map((d) => dialectSchema(d));
-  const scores: Record<string, number> = {};
-  const types = new Map<Dialect, string[]>();
-  for (const s of schemas) {
-    const d = s.dialect as Dialect;
-    const layerInfo = s.messages.get('LayerParameter')!;
-    const v1Info = s.messages.get('V1LayerParameter')!;
-    const v1Types = s.enums.get('V1LayerParameter.LayerType')!;
-    let score = 0;
-    const seen: string[] = [];
-    for (const l of layers) {
-      score += l.v1
-        ? misfit(src, v1Info, l.start, l.end, 2, BLOB_FIELDS_V1)
-        : misfit(src, layerInfo, l.start, l.end, 2, BLOB_FIELDS_V2);
-      if (l.type !== undefined) seen.push(typeof l.type === 'string' ? l.type : (v1Types.byNumber.get(l.type) ?? ''));
-    }
-    scores[d] = score;
-    types.set(d, seen);
-  }
+  const scores: Partial<Record<Dialect, number>> = {};
+  const penalties: Partial<Record<Dialect, number>> = {};
+  const rank = (d: Dialect) => scores[d]! * 1000 + penalties[d]!;
   let best: Dialect = 'bvlc';
-  const rank = (d: Dialect) => scores[d] * 1000 + typePenalty(d, types.get(d)!);
-  for (const d of DIALECTS) if (rank(d) < rank(best)) best = d;
+  for (const d of DIALECTS) {
+    [scores[d], penalties[d]] = fit(src, d, layers);
+    if (rank(d) < rank(best)) best = d;
+    // BVLC fitting perfectly cannot be beaten (ties go to BVLC): spare loading the forks' schemas.
+    if (d === 'bvlc' && rank(d) === 0) break;
+  }
   return { dialect: best, scores };
+}
+
+/** How badly a net's layers fit a dialect's schema, and how many of its layer types the dialect lacks. */
+function fit(src: ByteSource, dialect: Dialect, layers: LayerRange[]): [number, number] {
+  const s = dialectSchema(dialect);
+  const layerInfo = s.messages.get('LayerParameter')!;
+  const v1Info = s.messages.get('V1LayerParameter')!;
+  const v1Types = s.enums.get('V1LayerParameter.LayerType')!;
+  let score = 0;
+  const types: string[] = [];
+  for (const l of layers) {
+    score += l.v1 ? misfit(src, v1Info, l.start, l.end, 2, BLOB_FIELDS_V1) : misfit(src, layerInfo, l.start, l.end, 2, BLOB_FIELDS_V2);
+    if (l.type !== undefined) types.push(typeof l.type === 'string' ? l.type : (v1Types.byNumber.get(l.type) ?? ''));
+  }
+  return [score, typePenalty(dialect, types)];
 }
 
 interface LayerRange {

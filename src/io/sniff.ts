@@ -77,7 +77,7 @@ function topLevelNames(text: string): string[] {
  * to `maxNested` bytes are checked too, `depth` levels down; larger ones are taken as fitting.
  */
 export function misfit(src: ByteSource, info: MessageInfo, start: number, end: number, depth: number, skip?: ReadonlySet<number>): number {
-  if (end - start > MAX_WHOLE && depth > 0) return misfitStreamed(src, info, start, end, depth, skip);
+  if (end - start > MAX_WHOLE) return misfitStreamed(src, info, start, end, depth, skip);
   return misfitBytes(src.read(start, end - start), info, depth, skip);
 }
 
@@ -97,7 +97,7 @@ function misfitStreamed(src: ByteSource, info: MessageInfo, start: number, end: 
       if (valueEnd > end) return score + 100;
       if (!skip?.has(r.number)) {
         if (!f) score += 1;
-        else if (f.kind === 'message' && r.length <= MAX_WHOLE) score += misfit(src, f.message!, pos + r.valueStart, valueEnd, depth - 1);
+        else if (f.kind === 'message') score += depth > 0 && r.length <= MAX_WHOLE ? misfit(src, f.message!, pos + r.valueStart, valueEnd, depth - 1) : 0;
         else if (wireTypeOf(f.kind) !== LEN && !(f.repeated && isPackable(f.kind))) score += 4;
       }
       pos = valueEnd;
@@ -181,11 +181,14 @@ function varintAt(bytes: Uint8Array, pos: number): { value: number; next: number
   return null;
 }
 
-/** The kind of a binary file: the allowed message type whose schema its top-level fields fit best. */
+/**
+ * The kind of a binary file: the allowed message type whose schema its top-level fields fit best. Only the
+ * top level is compared: deeper down, forks differ, and that is the dialect's business, not the kind's.
+ */
 export function sniffBinaryKind(src: ByteSource, schema: Schema, allowed: readonly Kind[]): { kind: Kind; misfit: number } {
   let best = { kind: allowed[0], misfit: Infinity };
   for (const k of allowed) {
-    const m = misfit(src, schema.messages.get(KINDS[k])!, 0, src.size, 2);
+    const m = misfit(src, schema.messages.get(KINDS[k])!, 0, src.size, 0);
     if (m < best.misfit) best = { kind: k, misfit: m };
   }
   return best;
