@@ -42,7 +42,8 @@ export class CaffeToolError extends Error {
   format(): string {
     const w = this.where;
     const parts: string[] = [];
-    if (w.file) parts.push([w.file, w.line, w.col].filter((x) => x !== undefined).join(':'));
+    const pos = [w.file, w.line, w.col].filter((x) => x !== undefined);
+    if (pos.length) parts.push(pos.join(':'));
     if (w.layer !== undefined) parts.push(`layer '${w.layer}'`);
     if (w.blob !== undefined) parts.push(`blob ${w.blob}`);
     if (w.path) parts.push(w.path);

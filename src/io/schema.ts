@@ -182,7 +182,7 @@ function normaliseDefault(field: FieldInfo, value: unknown): unknown {
 // ---- dialects ----
 
 /** The dialects caffe-tool knows, in the order ambiguous files are resolved: BVLC first. */
-export const DIALECTS = ['bvlc', 'segnet', 'enet', 'pspnet', 'deeplab', 'ssd', 'fast-rcnn', 'nvcaffe'] as const;
+export const DIALECTS = ['bvlc', 'segnet', 'enet', 'deeplab', 'pspnet', 'ssd', 'fast-rcnn', 'nvcaffe'] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 export function isDialect(name: string): name is Dialect {

@@ -70,6 +70,10 @@ class Parser {
     if (nameTok.type === 'symbol' && nameTok.text === '[') {
       throw this.tok.error('extensions and Any fields ([...]) are not used by any Caffe schema');
     }
+    if (nameTok.type === 'int') {
+      throw this.tok.error(`field numbers (${nameTok.text}) cannot be read from text, only names`, nameTok,
+        'protobuf prints fields its schema lacks by number, and its own parser refuses them too: read the binary file with the dialect that knows the field');
+    }
     if (nameTok.type !== 'ident') throw this.tok.error(`expected a field name in ${info.name}, found ${describe(nameTok)}`);
     const f = info.byName.get(nameTok.text);
     if (!f) throw this.unknownField(info, nameTok);

@@ -90,16 +90,17 @@ export function formatScalar(f: FieldInfo, v: unknown): string {
   }
 }
 
-/** protobuf's SimpleFtoa: %.6g, or %.9g when that does not read back as the same float. */
+/** protobuf's SimpleFtoa: %.6g, or %.9g when that does not read back as the same float (strtof fails on subnormals). */
 export function formatFloat(v: number): string {
   v = Math.fround(v);
   const special = specialReal(v);
   if (special) return special;
   const short = formatG(v, 6);
-  return Math.fround(Number(short)) === v ? short : formatG(v, 9);
+  const subnormal = v !== 0 && Math.abs(v) < 2 ** -126;
+  return !subnormal && Math.fround(Number(short)) === v ? short : formatG(v, 9);
 }
 
-/** protobuf's SimpleDtoa: %.15g, or %.17g when that does not read back as the same double. */
+/** protobuf's SimpleDtoa: %.15g, or %.17g when that does not read back as the same double (subnormals included). */
 export function formatDouble(v: number): string {
   const special = specialReal(v);
   if (special) return special;
@@ -114,17 +115,49 @@ function specialReal(v: number): string | undefined {
   return undefined;
 }
 
-/** C's printf("%.{p}g", v) for a finite v. */
+/** C's printf("%.{p}g", v) for a finite v, rounding the exact binary value half to even as glibc does. */
 export function formatG(v: number, p: number): string {
-  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mant, e] = v.toExponential(p - 1).split('e');
-  const x = Number(e);
-  if (x < -4 || x >= p) {
-    const m = mant.includes('.') ? mant.replace(/0+$/, '').replace(/\.$/, '') : mant;
-    return `${m}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
+  const sign = v < 0 || Object.is(v, -0) ? '-' : '';
+  if (v === 0) return `${sign}0`;
+  let { digits, exp } = roundDigits(exactDecimal(Math.abs(v)), p);
+  digits = digits.replace(/0+$/, '') || '0';
+  if (exp < -4 || exp >= p) {
+    const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   }
-  const fixed = v.toFixed(p - 1 - x);
-  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  const int = digits.slice(0, exp + 1).padEnd(exp + 1, '0');
+  const frac = digits.slice(exp + 1);
+  return `${sign}${int}${frac ? `.${frac}` : ''}`;
+}
+
+/** The exact decimal value of a positive finite double: all its digits, and the power of ten of the first. */
+function exactDecimal(v: number): { digits: string; exp: number } {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, v);
+  const hi = dv.getUint32(0);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(dv.getUint32(4));
+  if (biased) mant |= 1n << 52n;
+  const e2 = (biased || 1) - 1075;
+  // v = mant * 2^e2 = D * 10^k.
+  const [D, k] = e2 >= 0 ? [mant << BigInt(e2), 0] : [mant * 5n ** BigInt(-e2), e2];
+  const digits = D.toString();
+  return { digits, exp: digits.length - 1 + k };
+}
+
+/** Round to p significant digits, half to even; the result has exactly p digits. */
+function roundDigits(x: { digits: string; exp: number }, p: number): { digits: string; exp: number } {
+  const { digits, exp } = x;
+  if (digits.length <= p) return { digits: digits.padEnd(p, '0'), exp };
+  const keep = digits.slice(0, p);
+  const rest = digits.slice(p);
+  const half = rest[0] > '5' || (rest[0] === '5' && /[1-9]/.test(rest.slice(1)));
+  const tie = rest[0] === '5' && !/[1-9]/.test(rest.slice(1));
+  const up = half || (tie && Number(keep[keep.length - 1]) % 2 === 1);
+  if (!up) return { digits: keep, exp };
+  const bumped = (BigInt(keep) + 1n).toString();
+  return bumped.length > p ? { digits: bumped.slice(0, p), exp: exp + 1 } : { digits: bumped, exp };
 }
 
 /** protobuf's CEscape: C escapes for quotes, backslash and control bytes; other bytes >= 0x7f as octal. */
