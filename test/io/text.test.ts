@@ -37,7 +37,7 @@ describe('text printing matches protobuf C++ TextFormat (protoc --decode)', () =
     const source = files.get(name.replace(/\.protoc\.txt$/, '')) ?? files.get(name.replace(/\.protoc\.txt$/, '.prototxt'));
     if (name.startsWith('unknown_fields')) {
       it(`${name}: fields printed by number are refused, as protobuf refuses them`, () => {
-        assert.throws(() => readCaffeFile(path), /14:1: field numbers \(999\) cannot be read from text/);
+        assert.throws(() => readCaffeFile(path), (e: CaffeToolError) => /:14:1: field numbers \(999\) cannot be read from text/.test(e.format()));
         assert.equal(print(readCaffeFile(source!)), reference);
       });
       continue;
@@ -119,7 +119,7 @@ describe('text parsing', () => {
   it('refuses a file mixing forks, and names the field when the dialect is given', () => {
     const mixed = 'layer { upsample_param { scale: 2 } } layer { interp_param { zoom_factor: 2 } }';
     assert.throws(() => parseCaffeText(mixed), /different Caffe forks/);
-    assert.throws(() => parseCaffeText(mixed, { dialect: 'segnet' }), (e: CaffeToolError) => /^1:40: unknown field 'interp_param' in LayerParameter/.test(e.format()));
+    assert.throws(() => parseCaffeText(mixed, { dialect: 'segnet' }), (e: CaffeToolError) => /^1:47: unknown field 'interp_param' in LayerParameter/.test(e.format()));
   });
 });
 
