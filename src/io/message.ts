@@ -2,6 +2,7 @@
 // file are set (proto2 keeps presence, and a field set to its default is still written). Repeated float and
 // double fields are Float32Array/Float64Array, bytes are Uint8Array, enums are their names (a number only
 // when the schema lacks the value), 64-bit integers are numbers (bigint beyond 2^53).
+import { CaffeToolError } from '../errors.js';
 import type { FieldInfo, MessageInfo } from './schema.js';
 
 export const UNKNOWN_FIELDS = Symbol('caffe-tool.unknownFields');
@@ -45,5 +46,16 @@ export function defaultValue(f: FieldInfo): unknown {
     case 'message': return {};
     case 'enum': return f.enum?.byName.keys().next().value; // proto2: the first value declared
     default: return 0;
+  }
+}
+
+/** Refuse to write a message holding a field the target schema lacks, rather than drop it. */
+export function checkFieldNames(msg: Message, info: MessageInfo): void {
+  for (const k of Object.keys(msg)) {
+    if (!info.byName.has(k) && msg[k] !== undefined) {
+      throw new CaffeToolError(`${info.name} has no field '${k}' in this dialect's schema`, {
+        hint: 'a field of another Caffe fork cannot be written in this dialect: choose the dialect that has it (--dialect)',
+      });
+    }
   }
 }

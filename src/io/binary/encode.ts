@@ -2,7 +2,7 @@
 // where the schema says so, then the unknown fields kept from the input. Typed arrays are written as bytes,
 // straight from their memory.
 import { CaffeToolError } from '../../errors.js';
-import { isMessage, type Message, UNKNOWN_FIELDS } from '../message.js';
+import { checkFieldNames, isMessage, type Message, UNKNOWN_FIELDS } from '../message.js';
 import type { FieldInfo, MessageInfo } from '../schema.js';
 import { I32, I64, isPackable, LEN, wireTypeOf } from './wire.js';
 
@@ -232,16 +232,6 @@ class Encoder {
     if (this.sink && this.pos > 0) {
       this.sink.write(this.buf.slice(0, this.pos));
       this.pos = 0;
-    }
-  }
-}
-
-function checkFieldNames(msg: Message, info: MessageInfo): void {
-  for (const k of Object.keys(msg)) {
-    if (!info.byName.has(k) && msg[k] !== undefined) {
-      throw new CaffeToolError(`${info.name} has no field '${k}' in this dialect's schema`, {
-        hint: 'a field of another Caffe fork cannot be written in this dialect: choose the dialect that has it (--dialect)',
-      });
     }
   }
 }

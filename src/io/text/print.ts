@@ -1,7 +1,8 @@
 // Message -> protobuf text format, exactly as protobuf's C++ TextFormat prints it (what Caffe writes):
 // fields in field-number order, two-space indent, floats in the shortest %g form that reads back, strings
 // C-escaped, unknown fields by number last.
-import { type Message, UNKNOWN_FIELDS, type UnknownField } from '../message.js';
+import { CaffeToolError } from '../../errors.js';
+import { checkFieldNames, type Message, UNKNOWN_FIELDS, type UnknownField } from '../message.js';
 import type { FieldInfo, MessageInfo } from '../schema.js';
 import { I32, I64, LEN, VARINT } from '../binary/wire.js';
 
@@ -38,13 +39,24 @@ class Printer {
   }
 
   message(msg: Message, info: MessageInfo, indent: string): void {
+    checkFieldNames(msg, info);
     for (const f of info.fields) {
       const v = msg[f.name];
       if (v === undefined || v === null) continue;
-      if (f.repeated) {
-        const items = v as ArrayLike<unknown>;
-        for (let i = 0; i < items.length; i++) this.field(f, items[i], indent);
-      } else this.field(f, v, indent);
+      try {
+        if (f.repeated) {
+          const items = v as ArrayLike<unknown>;
+          for (let i = 0; i < items.length; i++) {
+            try {
+              this.field(f, items[i], indent);
+            } catch (e) {
+              throw e instanceof CaffeToolError ? e.within({ path: `[${i}]` }) : e;
+            }
+          }
+        } else this.field(f, v, indent);
+      } catch (e) {
+        throw e instanceof CaffeToolError ? e.within({ path: f.name }) : e;
+      }
     }
     this.unknown(msg[UNKNOWN_FIELDS] ?? [], indent);
   }
