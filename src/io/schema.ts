@@ -65,17 +65,25 @@ interface JsonNode { fields?: Record<string, JsonField>; values?: Record<string,
 
 const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
 
-function parseProto(file: string): JsonNode {
+/** The package caffe of a .proto file in proto/, and the files it imports (paths relative to proto/). */
+function parseProto(file: string): { pkg: JsonNode; imports: string[] } {
   const text = readFileSync(PROTO_DIR + file, 'utf8');
-  let root: JsonNode;
+  let parsed: protobuf.IParserResult;
   try {
-    root = protobuf.parse(text, { keepCase: true }).root.toJSON() as JsonNode;
+    parsed = protobuf.parse(text, { keepCase: true });
   } catch (e) {
     throw new CaffeToolError(`cannot parse the schema proto/${file}: ${(e as Error).message}`);
   }
-  const pkg = root.nested?.caffe;
+  const pkg = (parsed.root.toJSON() as JsonNode).nested?.caffe;
   if (!pkg) throw new CaffeToolError(`proto/${file} does not declare package caffe`);
-  return pkg;
+  return { pkg, imports: parsed.imports ?? [] };
+}
+
+/** A fork's patch applied to `base`: the patches it imports first (a fork built on another), then its own. */
+function applyPatch(base: JsonNode, file: string): JsonNode {
+  const { pkg, imports } = parseProto(file);
+  for (const imported of imports) base = applyPatch(base, imported);
+  return mergeNode(base, pkg);
 }
 
 /** Merge a fork's patch into the base: a patch field replaces base fields with its number or its name. */
@@ -203,8 +211,8 @@ const schemas = new Map<string, Schema>();
 export function dialectSchema(dialect: Dialect): Schema {
   let s = schemas.get(dialect);
   if (!s) {
-    basePackage ??= parseProto('caffe.proto');
-    const pkg = dialect === 'bvlc' ? basePackage : mergeNode(basePackage, parseProto(`forks/${dialect}.proto`));
+    basePackage ??= parseProto('caffe.proto').pkg;
+    const pkg = dialect === 'bvlc' ? basePackage : applyPatch(basePackage, `forks/${dialect}.proto`);
     s = buildSchema(dialect, pkg);
     schemas.set(dialect, s);
   }
