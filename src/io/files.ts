@@ -142,7 +142,7 @@ export function writeCaffeFile(path: string, file: Pick<CaffeFile, 'kind' | 'mes
       const size = encodedSize(file.message, info);
       if (size > CAFFE_MAX_BYTES) {
         warnings.push(
-          `${path} is ${(size / 2 ** 30).toFixed(2)} GiB: Caffe itself cannot read protobuf files over 2 GiB (its reader stops at INT_MAX bytes); caffe-tool and ONNX export can`,
+          `${path} is ${(size / 2 ** 30).toFixed(2)} GiB: Caffe itself cannot read protobuf files over 2 GiB (its reader stops at INT_MAX bytes); caffe-tool can`,
         );
       }
       writeAtomic(path, (fd) => {
