@@ -1,0 +1,27 @@
+// Convolution: weights [num_output, C/group, k...], bias [num_output].
+import { convGeometry, convOutSize } from './conv-geometry.js';
+import { count } from './shape.js';
+import type { LayerDef } from './types.js';
+
+export const convolution: LayerDef = {
+  type: 'Convolution',
+  param: 'convolution_param',
+  bottoms: [1, Infinity],
+  tops: [1, Infinity],
+  outputShapes(ctx) {
+    return ctx.inputs.map((input) => {
+      const g = convGeometry(ctx.param('convolution_param'), input);
+      return [...input.slice(0, g.axis), g.numOutput, ...input.slice(g.axis + 1).map((d, i) => convOutSize(d, g, i))];
+    });
+  },
+  blobs(ctx) {
+    const g = convGeometry(ctx.param('convolution_param'), ctx.inputs[0]);
+    const weight = { role: 'weight', shape: [g.numOutput, ctx.inputs[0][g.axis] / g.group, ...g.kernel] };
+    return g.biasTerm ? [weight, { role: 'bias', shape: [g.numOutput] }] : [weight];
+  },
+  macs(ctx, outputs) {
+    const g = convGeometry(ctx.param('convolution_param'), ctx.inputs[0]);
+    const perOutput = (ctx.inputs[0][g.axis] / g.group) * count(g.kernel);
+    return outputs.reduce((sum, out) => sum + count(out) * perOutput, 0);
+  },
+};

@@ -1,0 +1,72 @@
+// Pooling: Caffe rounds the output size up (CEIL, the default round_mode) and then drops a last window
+// that would start in the padding; global pooling takes the whole plane. A MAX pool may have a second top,
+// the argmax mask SegNet's Upsample reads.
+import { CaffeToolError } from '../errors.js';
+import type { Params } from './params.js';
+import type { LayerDef, Shape } from './types.js';
+
+export interface PoolGeometry {
+  kernel: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  global: boolean;
+  method: string;
+  ceil: boolean;
+}
+
+export function poolGeometry(p: Params, input: Shape): PoolGeometry {
+  if (input.length !== 4) throw new CaffeToolError(`Pooling needs a 4-D input (N, C, H, W), got ${input.length}-D`);
+  const global = p.bool('global_pooling');
+  const two = (one: string, h: string, w: string, fallback: number): [number, number] => {
+    if (p.has(h) || p.has(w)) return [p.has(h) ? p.num(h) : fallback, p.has(w) ? p.num(w) : fallback];
+    return p.has(one) ? [p.num(one), p.num(one)] : [fallback, fallback];
+  };
+  let kernel: [number, number];
+  if (global) {
+    if (p.has('kernel_size') || p.has('kernel_h') || p.has('kernel_w')) {
+      throw new CaffeToolError('with global_pooling: true the kernel size cannot be given');
+    }
+    kernel = [input[2], input[3]];
+  } else {
+    if (!p.has('kernel_size') && !(p.has('kernel_h') && p.has('kernel_w'))) {
+      throw new CaffeToolError('pooling needs kernel_size, or kernel_h and kernel_w (or global_pooling: true)');
+    }
+    kernel = two('kernel_size', 'kernel_h', 'kernel_w', 0);
+  }
+  if (kernel[0] <= 0 || kernel[1] <= 0) throw new CaffeToolError(`kernel size must be positive, got ${kernel.join('x')}`);
+  const pad = two('pad', 'pad_h', 'pad_w', 0);
+  const stride = two('stride', 'stride_h', 'stride_w', 1);
+  if (global && (pad[0] || pad[1] || stride[0] !== 1 || stride[1] !== 1)) {
+    throw new CaffeToolError('with global_pooling: true, pad must be 0 and stride 1');
+  }
+  const method = p.str('pool');
+  if ((pad[0] || pad[1]) && method !== 'MAX' && method !== 'AVE') throw new CaffeToolError(`padding is only implemented for MAX and AVE pooling, not ${method}`);
+  if (pad[0] >= kernel[0] || pad[1] >= kernel[1]) throw new CaffeToolError(`pad ${pad.join('x')} must be smaller than the kernel ${kernel.join('x')}`);
+  return { kernel, stride, pad, global, method, ceil: p.str('round_mode') !== 'FLOOR' };
+}
+
+/** One axis: ceil (or floor) of (in + 2p - k)/s, plus 1, minus 1 if the last window starts in the padding. */
+export function pooledSize(input: number, k: number, s: number, pad: number, ceil: boolean): number {
+  // Caffe divides in float: static_cast<float>(in + 2p - k) / s.
+  const q = Math.fround(Math.fround(input + 2 * pad - k) / s);
+  let out = (ceil ? Math.ceil(q) : Math.floor(q)) + 1;
+  if (pad && (out - 1) * s >= input + pad) out--;
+  if (out <= 0) throw new CaffeToolError(`the kernel ${k} is larger than the padded input (${input} + 2x${pad}): the output would be empty`);
+  return out;
+}
+
+export const pooling: LayerDef = {
+  type: 'Pooling',
+  param: 'pooling_param',
+  bottoms: [1, 1],
+  tops: [1, 2],
+  outputShapes(ctx) {
+    const input = ctx.inputs[0];
+    const g = poolGeometry(ctx.param('pooling_param'), input);
+    if (ctx.tops.length === 2 && g.method !== 'MAX') throw new CaffeToolError('only MAX pooling has a second top (the argmax mask)');
+    const out = g.global
+      ? [input[0], input[1], 1, 1]
+      : [input[0], input[1], pooledSize(input[2], g.kernel[0], g.stride[0], g.pad[0], g.ceil), pooledSize(input[3], g.kernel[1], g.stride[1], g.pad[1], g.ceil)];
+    return ctx.tops.map(() => [...out]);
+  },
+};
