@@ -21,3 +21,11 @@ function sameFile(a: string, b: string): boolean {
     }
   }
 }
+
+/** --phase train|test (any case) as Caffe's phase names. */
+export function parsePhase(phase: string | undefined): 'TRAIN' | 'TEST' | undefined {
+  if (phase === undefined) return undefined;
+  const p = phase.toUpperCase();
+  if (p !== 'TRAIN' && p !== 'TEST') throw usageError(`--phase must be train or test, not '${phase}'`);
+  return p;
+}

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { BAD_DATA, BAD_USAGE, CaffeToolError } from '../errors.js';
 import { normaliseArgv } from './argv.js';
 import * as convert from './convert.js';
+import * as info from './info.js';
 
 export function buildProgram(): Command {
   const program = new Command('caffe-tool')
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   convert.register(program);
+  info.register(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -35,6 +35,8 @@ export interface NetLayer {
   lossWeights: number[];
   /** Why the output shapes are unknown, when they are. */
   unknown?: string;
+  /** Trained blobs (BlobProto messages) attached by attachWeights, in the layer's order. */
+  weights?: Message[];
 }
 
 export interface NetOptions {
