@@ -24,3 +24,23 @@ export function checkPositive(size: number, what: string): number {
 
 /** The same shape as the first input: element-wise layers. */
 export const sameAsInput = (ctx: { inputs: Shape[]; tops: string[] }): Shape[] => ctx.tops.map(() => [...ctx.inputs[0]]);
+
+/**
+ * Caffe's legacy num/channels/height/width accessors (LegacyShape): a 4-D view where missing axes read as 1.
+ * Caffe aborts on inputs with more than 4 axes there ("Cannot use legacy accessors on Blobs with > 4 axes").
+ */
+export function legacyShape(s: Shape, who: string): [number, number, number, number] {
+  if (s.length > 4) {
+    throw new CaffeToolError(`${who} reads its input through Caffe's legacy 4-D accessors (num, channels, height, width), so it cannot take a ${s.length}-D input`);
+  }
+  const at = (i: number) => (i < s.length ? s[i] : 1);
+  return [at(0), at(1), at(2), at(3)];
+}
+
+/** Layers whose Caffe code refuses in-place use (a top with the same name as the bottom it reads). */
+export function refuseInPlace(ctx: { type: string; bottoms: string[]; tops: string[] }): void {
+  const same = ctx.tops.find((t) => t === ctx.bottoms[0]);
+  if (same !== undefined) {
+    throw new CaffeToolError(`a ${ctx.type} layer cannot work in place: give top '${same}' a name different from its bottom`);
+  }
+}

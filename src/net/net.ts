@@ -121,6 +121,18 @@ export function buildNet(param: Message, opts: NetOptions = {}): Net {
       return blob;
     });
 
+    // Caffe refuses a second producer before it sets any layer up.
+    topNames.forEach((t, i) => {
+      const existing = current.get(t);
+      if (existing && bottomNames[i] !== t) {
+        const producer = existing.producer >= 0 ? `layer '${layers[existing.producer].name}'` : 'the net input';
+        throw fail(
+          `top '${t}' is already produced by ${producer}`,
+          bottomNames.includes(t) ? `an in-place top must be at the same position as its bottom (top ${i} is '${t}', bottom ${i} is '${bottomNames[i] ?? 'missing'}')` : 'give this top a new name, or make the layer in-place (top equal to bottom)',
+        );
+      }
+    });
+
     const ctx = layerContext(layer, name, type, dialect, state, bottoms, topNames, layerInfo);
     const known = bottoms.every((b) => b.shape);
     let shapes: (Shape | undefined)[] = topNames.map(() => undefined);
@@ -147,17 +159,7 @@ export function buildNet(param: Message, opts: NetOptions = {}): Net {
       unknown = 'an input shape is unknown';
     }
 
-    const tops = topNames.map((t, i) => {
-      const existing = current.get(t);
-      if (existing && bottomNames[i] !== t) {
-        const producer = existing.producer >= 0 ? `layer '${layers[existing.producer].name}'` : 'the net input';
-        throw fail(
-          `top '${t}' is already produced by ${producer}`,
-          bottomNames.includes(t) ? `an in-place top must be at the same position as its bottom (top ${i} is '${t}', bottom ${i} is '${bottomNames[i] ?? 'missing'}')` : 'give this top a new name, or make the layer in-place (top equal to bottom)',
-        );
-      }
-      return addBlob(t, shapes[i], index, existing ? existing.version + 1 : 0);
-    });
+    const tops = topNames.map((t, i) => addBlob(t, shapes[i], index, (current.get(t)?.version ?? -1) + 1));
 
     const lossWeight = (layer.loss_weight as ArrayLike<number> | undefined) ?? [];
     const lossWeights = topNames.map((_, i) => (lossWeight.length ? (lossWeight[i] ?? 0) : def.loss && i === 0 ? 1 : 0));

@@ -1,0 +1,13 @@
+// AbsVal: y = |x|, element-wise, same shape. Caffe refuses to run it in place.
+import { refuseInPlace, sameAsInput } from './shape.js';
+import type { LayerDef } from './types.js';
+
+export const absVal: LayerDef = {
+  type: 'AbsVal',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  outputShapes(ctx) {
+    refuseInPlace(ctx);
+    return sameAsInput(ctx);
+  },
+};

@@ -1,0 +1,26 @@
+// PReLU: y = x for x > 0, slope x otherwise, with one learned slope per channel (axis 1), or a single
+// slope with channel_shared: true (Caffe makes that blob 0-D, shape [], not [1]). Same shape as the input.
+import { CaffeToolError } from '../errors.js';
+import { legacyShape, sameAsInput } from './shape.js';
+import type { LayerContext, LayerDef } from './types.js';
+
+function channels(ctx: LayerContext): number {
+  const input = ctx.inputs[0];
+  if (input.length < 2) throw new CaffeToolError(`PReLU needs an input with at least 2 axes (N, C, ...), got ${input.length}-D`);
+  return legacyShape(input, 'PReLU')[1];
+}
+
+export const prelu: LayerDef = {
+  type: 'PReLU',
+  param: 'prelu_param',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  outputShapes(ctx) {
+    channels(ctx);
+    return sameAsInput(ctx);
+  },
+  blobs(ctx) {
+    const shared = ctx.param('prelu_param').bool('channel_shared');
+    return [{ role: 'slope', shape: shared ? [] : [channels(ctx)] }];
+  },
+};

@@ -1,0 +1,14 @@
+// Softmax along softmax_param.axis (default 1): same shape as the input.
+import { canonicalAxis, sameAsInput } from './shape.js';
+import type { LayerDef } from './types.js';
+
+export const softmax: LayerDef = {
+  type: 'Softmax',
+  param: 'softmax_param',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  outputShapes(ctx) {
+    canonicalAxis(ctx.param('softmax_param').num('axis'), ctx.inputs[0].length, 'softmax_param.axis');
+    return sameAsInput(ctx);
+  },
+};

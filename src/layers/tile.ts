@@ -1,0 +1,22 @@
+// Tile: repeats the bottom tile_param.tiles times along tile_param.axis (default 1): that dim is multiplied by tiles.
+import { CaffeToolError } from '../errors.js';
+import { canonicalAxis } from './shape.js';
+import type { LayerDef } from './types.js';
+
+export const tile: LayerDef = {
+  type: 'Tile',
+  param: 'tile_param',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  outputShapes(ctx) {
+    const p = ctx.param('tile_param');
+    const input = ctx.inputs[0];
+    const axis = canonicalAxis(p.num('axis'), input.length, 'tile_param.axis');
+    if (!p.has('tiles')) throw new CaffeToolError('tile_param.tiles must be given (how many copies along the axis)');
+    const tiles = p.num('tiles');
+    if (tiles <= 0) throw new CaffeToolError(`tile_param.tiles must be positive, got ${tiles}`);
+    const out = [...input];
+    out[axis] *= tiles;
+    return [out];
+  },
+};
