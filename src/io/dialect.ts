@@ -17,7 +17,7 @@ export const FORK_LAYER_TYPES: Record<string, readonly Dialect[]> = {
   ImageSegData: ['deeplab'],
   DenseCRF: ['deeplab'],
   BiasChannel: ['pspnet'],
-  ROIPooling: ['fast-rcnn', 'pspnet'],
+  ROIPooling: ['fast-rcnn'],
   SmoothL1Loss: ['fast-rcnn'],
   AnnotatedData: ['ssd'],
   MultiBoxLoss: ['ssd'],

@@ -1,0 +1,58 @@
+// Interp (DeepLab v2, PSPNet): bilinear resize (corners aligned) of a 4-D input after cropping it by
+// -pad_beg/-pad_end. Output [N, C, H_out, W_out], the first rule that applies, in Caffe's order:
+// shrink_factor only: (H_eff-1)/s + 1; zoom_factor only: H_eff + (H_eff-1)(z-1); height and width;
+// both factors: shrink then zoom; else the size of a second bottom.
+import { CaffeToolError } from '../errors.js';
+import { forkParam } from './fork-param.js';
+import { legacyShape } from './shape.js';
+import type { LayerDef } from './types.js';
+
+const shrink = (size: number, s: number) => Math.trunc((size - 1) / s) + 1;
+const zoom = (size: number, z: number) => size + (size - 1) * (z - 1);
+
+export const interp: LayerDef = {
+  type: 'Interp',
+  param: 'interp_param',
+  // Caffe checks no bottom count; a second bottom gives the size only when there are exactly two.
+  bottoms: [1, Infinity],
+  tops: [1, 1],
+  outputShapes(ctx) {
+    const p = forkParam(ctx, 'interp_param', ['deeplab', 'pspnet']);
+    const padBeg = p.num('pad_beg');
+    const padEnd = p.num('pad_end');
+    if (padBeg > 0) throw new CaffeToolError(`interp_param.pad_beg must be 0 or negative (only cropping is supported), got ${padBeg}`);
+    if (padEnd > 0) throw new CaffeToolError(`interp_param.pad_end must be 0 or negative (only cropping is supported), got ${padEnd}`);
+    const [n, c, h, w] = legacyShape(ctx.inputs[0], 'Interp');
+    const [hEff, wEff] = [h + padBeg + padEnd, w + padBeg + padEnd];
+    const hasShrink = p.has('shrink_factor');
+    const hasZoom = p.has('zoom_factor');
+    const factor = (name: string) => {
+      const f = p.num(name);
+      if (f < 1) throw new CaffeToolError(`interp_param.${name} must be at least 1, got ${f}`);
+      return f;
+    };
+    let out: [number, number];
+    if (hasShrink && !hasZoom) {
+      const s = factor('shrink_factor');
+      out = [shrink(hEff, s), shrink(wEff, s)];
+    } else if (hasZoom && !hasShrink) {
+      const z = factor('zoom_factor');
+      out = [zoom(hEff, z), zoom(wEff, z)];
+    } else if (p.has('height') && p.has('width')) {
+      out = [p.num('height'), p.num('width')];
+    } else if (hasShrink && hasZoom) {
+      const [s, z] = [factor('shrink_factor'), factor('zoom_factor')];
+      out = [zoom(shrink(hEff, s), z), zoom(shrink(wEff, s), z)];
+    } else if (ctx.inputs.length === 2) {
+      const like = legacyShape(ctx.inputs[1], 'Interp');
+      out = [like[2], like[3]];
+    } else {
+      throw new CaffeToolError('Interp has no output size: give interp_param zoom_factor, shrink_factor, or height and width, or a second bottom to take the size from');
+    }
+    if (hEff <= 0 || wEff <= 0) {
+      throw new CaffeToolError(`pad_beg ${padBeg} and pad_end ${padEnd} crop the whole ${h}x${w} input away (${hEff}x${wEff} left)`);
+    }
+    if (out[0] <= 0 || out[1] <= 0) throw new CaffeToolError(`the output size ${out[0]}x${out[1]} must be positive`);
+    return [[n, c, ...out]];
+  },
+};

@@ -1,0 +1,46 @@
+// SPP (spatial pyramid pooling): level l pools the plane into about 2^l x 2^l bins with Caffe's own Pooling
+// (kernel ceil(H/2^l), stride = kernel, pad (kernel*2^l - H + 1)/2), flattens and concatenates the levels:
+// [N, C * sum of bins]. With pyramid_height 1 the single pooling output is the top itself: [N, C, 1, 1].
+import { CaffeToolError } from '../errors.js';
+import { pooledSize } from './pooling.js';
+import type { LayerDef } from './types.js';
+
+/** One level's pooling window on one axis, as SPPLayer::GetPoolingParam computes it. */
+function levelWindow(size: number, bins: number): { kernel: number; pad: number } {
+  const kernel = Math.ceil(size / bins);
+  return { kernel, pad: Math.floor((kernel * bins - size + 1) / 2) };
+}
+
+export const spp: LayerDef = {
+  type: 'SPP',
+  param: 'spp_param',
+  bottoms: [1, 1],
+  tops: [1, 1],
+  outputShapes(ctx) {
+    const input = ctx.inputs[0];
+    if (input.length !== 4) throw new CaffeToolError(`SPP needs a 4-D input (N, C, H, W), got ${input.length}-D`);
+    const p = ctx.param('spp_param');
+    const height = p.num('pyramid_height');
+    if (height < 1) throw new CaffeToolError('spp_param.pyramid_height must be given and at least 1');
+    const method = p.str('pool');
+    const [n, c, h, w] = input;
+    const levels = Array.from({ length: height }, (_, l) => {
+      const bins = 2 ** l;
+      const [wh, ww] = [levelWindow(h, bins), levelWindow(w, bins)];
+      // The internal Pooling layer's own checks, which small inputs and tall pyramids can trip.
+      for (const [axis, win] of [['height', wh], ['width', ww]] as const) {
+        if (win.pad >= win.kernel) {
+          throw new CaffeToolError(
+            `pyramid level ${l} (${bins} bins) on ${axis} ${axis === 'height' ? h : w} gives kernel ${win.kernel} with pad ${win.pad}, but Caffe's pooling needs pad < kernel: the input is too small for pyramid_height ${height}`,
+          );
+        }
+        if (win.pad > 0 && method !== 'MAX' && method !== 'AVE') {
+          throw new CaffeToolError(`pyramid level ${l} needs padding on ${axis}, which Caffe's pooling only implements for MAX and AVE, not ${method}`);
+        }
+      }
+      return [pooledSize(h, wh.kernel, wh.kernel, wh.pad, true), pooledSize(w, ww.kernel, ww.kernel, ww.pad, true)];
+    });
+    if (height === 1) return [[n, c, ...levels[0]]];
+    return [[n, c * levels.reduce((sum, [ph, pw]) => sum + ph * pw, 0)]];
+  },
+};

@@ -1,0 +1,52 @@
+// Upsample. With two bottoms, SegNet/ENet max-unpooling: (data, argmax mask from a MAX Pooling) of the same
+// 4-D shape, output upsample_h x upsample_w, or H*scale_h - pad_out_h by W*scale_w - pad_out_w. With one
+// bottom, the nearest-neighbour Upsample of YOLO-style ports: the last two axes times `scale`.
+import { CaffeToolError } from '../errors.js';
+import { forkParam } from './fork-param.js';
+import type { Params } from './params.js';
+import { formatShape } from './shape.js';
+import type { LayerDef, Shape } from './types.js';
+
+/** SegNet's UpsampleLayer: LayerSetUp's parameter checks, then Reshape's shape checks and size rule. */
+function unpoolShape(p: Params, data: Shape, mask: Shape): Shape {
+  const explicit = p.has('upsample_h') && p.has('upsample_w');
+  const scaleHW = p.has('scale_h') || p.has('scale_w');
+  if (!explicit && scaleHW && (p.has('scale') || !(p.has('scale_h') && p.has('scale_w')))) {
+    throw new CaffeToolError('upsample_param needs upsample_h and upsample_w, or else (deprecated) either scale or both scale_h and scale_w');
+  }
+  let size: (h: number, w: number) => [number, number];
+  if (explicit) {
+    const [uh, uw] = [p.num('upsample_h'), p.num('upsample_w')];
+    if (uh <= 1 || uw <= 1) throw new CaffeToolError(`upsample_h and upsample_w must be greater than 1, got ${uh} and ${uw}`);
+    size = () => [uh, uw];
+  } else {
+    const [sh, sw] = p.has('scale_h') ? [p.num('scale_h'), p.num('scale_w')] : [p.num('scale'), p.num('scale')];
+    if (sh <= 1 || sw <= 1) throw new CaffeToolError(`the upsampling scale must be greater than 1, got ${sh === sw ? sh : `${sh} x ${sw}`}`);
+    const [padH, padW] = [p.bool('pad_out_h'), p.bool('pad_out_w')];
+    if (padH && sh !== 2) throw new CaffeToolError(`pad_out_h needs scale_h 2 (got ${sh}): otherwise the output height is ill-defined`);
+    if (padW && sw !== 2) throw new CaffeToolError(`pad_out_w needs scale_w 2 (got ${sw}): otherwise the output width is ill-defined`);
+    size = (h, w) => [h * sh - Number(padH), w * sw - Number(padW)];
+  }
+  if (data.length !== 4) throw new CaffeToolError(`the data input must be 4-D (N, C, H, W), got ${formatShape(data)}`);
+  if (mask.length !== 4) throw new CaffeToolError(`the pooling mask input must be 4-D (N, C, H, W), got ${formatShape(mask)}`);
+  if (formatShape(data) !== formatShape(mask)) {
+    throw new CaffeToolError(`the pooling mask (bottom 1, ${formatShape(mask)}) must have the shape of the data (bottom 0, ${formatShape(data)})`);
+  }
+  return [data[0], data[1], ...size(data[2], data[3])];
+}
+
+export const upsample: LayerDef = {
+  type: 'Upsample',
+  param: 'upsample_param',
+  bottoms: [1, 2],
+  tops: [1, 1],
+  outputShapes(ctx) {
+    const p = forkParam(ctx, 'upsample_param', ['segnet', 'enet']);
+    if (ctx.inputs.length === 2) return [unpoolShape(p, ctx.inputs[0], ctx.inputs[1])];
+    const input = ctx.inputs[0];
+    if (input.length < 2) throw new CaffeToolError(`a one-bottom (nearest-neighbour) Upsample scales the last two axes; the input is ${input.length}-D`);
+    const scale = p.num('scale');
+    if (scale < 1) throw new CaffeToolError(`upsample_param.scale must be at least 1, got ${scale}`);
+    return [[...input.slice(0, -2), ...input.slice(-2).map((d) => d * scale)]];
+  },
+};
