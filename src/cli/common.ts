@@ -29,3 +29,15 @@ export function parsePhase(phase: string | undefined): 'TRAIN' | 'TEST' | undefi
   if (p !== 'TRAIN' && p !== 'TEST') throw usageError(`--phase must be train or test, not '${phase}'`);
   return p;
 }
+
+/** `--input NAME=N,C,H,W` (repeatable) as a name -> shape map. */
+export function parseInputShapes(specs: string[] | undefined): Record<string, number[]> | undefined {
+  if (!specs?.length) return undefined;
+  const out: Record<string, number[]> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=(\d+(?:,\d+)*)$/.exec(spec);
+    if (!m) throw usageError(`--input takes NAME=N,C,H,W, not '${spec}'`, 'for example --input data=1,3,224,224');
+    out[m[1]] = m[2].split(',').map(Number);
+  }
+  return out;
+}

@@ -7,7 +7,7 @@ import { loadNet, loadWeights } from '../net/load.js';
 import { summarize, type LayerRow } from '../net/summary.js';
 import { lintWeights } from '../net/weights.js';
 import { BAD_DATA } from '../errors.js';
-import { parsePhase } from './common.js';
+import { parseInputShapes, parsePhase } from './common.js';
 
 interface InfoOptions {
   weights?: string;
@@ -15,6 +15,7 @@ interface InfoOptions {
   stage?: string[];
   level?: string;
   dialect?: string;
+  input?: string[];
   json?: boolean;
 }
 
@@ -27,12 +28,14 @@ export function register(program: Command): void {
     .option('--phase <phase>', 'train or test', 'test')
     .option('--stage <name...>', 'net stages (for include/exclude rules)')
     .option('--level <n>', 'net level (for include/exclude rules)')
+    .option('--input <name=N,C,H,W...>', 'the shape of an input or data-layer top (data read from a database has none in the net)')
     .option('--dialect <name>', 'read the model as this Caffe fork')
     .option('--json', 'print one JSON document')
     .action((model: string, opts: InfoOptions) => {
       const dialect = opts.dialect === undefined ? undefined : checkDialect(opts.dialect);
       const { net, param } = loadNet(model, {
         phase: parsePhase(opts.phase), stages: opts.stage, level: opts.level === undefined ? undefined : Number(opts.level), dialect,
+        inputs: parseInputShapes(opts.input),
       });
       const weights = opts.weights ? loadWeights(net, opts.weights) : undefined;
       const summary = summarize(net);

@@ -22,7 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     await buildProgram().parseAsync(normaliseArgv(argv), { from: 'user' });
-    return 0;
+    // A command that finished but found bad data sets process.exitCode itself.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version requests end here too, with exit code 0; commander already printed its message.

@@ -13,7 +13,8 @@ export function canonicalAxis(axis: number, numAxes: number, what = 'axis'): num
 }
 
 export function formatShape(s: Shape | undefined): string {
-  return s ? s.join('x') : '?';
+  if (!s) return '?';
+  return s.length ? s.join('x') : 'scalar';
 }
 
 /** A shape that must not be empty: the parameter that made it so is named. */

@@ -10,6 +10,8 @@ export interface LoadOptions {
   level?: number;
   stages?: string[];
   dialect?: Dialect;
+  /** Shapes of inputs and data-layer tops, replacing what the net says or cannot know. */
+  inputs?: Record<string, number[]>;
 }
 
 export interface LoadedNet {

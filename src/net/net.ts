@@ -45,6 +45,8 @@ export interface NetOptions {
   stages?: string[];
   dialect?: Dialect;
   file?: string;
+  /** Shapes for net inputs and data-layer tops (`--input data=64,1,28,28`): they replace what the net says or cannot know. */
+  inputs?: Record<string, Shape>;
 }
 
 export class Net {
@@ -92,7 +94,15 @@ export function buildNet(param: Message, opts: NetOptions = {}): Net {
     current.set(name, b);
     return b;
   };
-  for (const [name, shape] of legacyInputs(param, where)) addBlob(name, shape, -1, 0);
+  const overrides = new Map(Object.entries(opts.inputs ?? {}));
+  const used = new Set<string>();
+  const override = (name: string, shape: Shape | undefined) => {
+    const o = overrides.get(name);
+    if (!o) return shape;
+    used.add(name);
+    return o;
+  };
+  for (const [name, shape] of legacyInputs(param, where)) addBlob(name, override(name, shape), -1, 0);
 
   const layers: NetLayer[] = [];
   for (const layer of (param.layer as Message[] | undefined) ?? []) {
@@ -159,11 +169,21 @@ export function buildNet(param: Message, opts: NetOptions = {}): Net {
       unknown = 'an input shape is unknown';
     }
 
+    if (!bottoms.length) {
+      shapes = shapes.map((s, i) => override(topNames[i], s));
+      if (shapes.every(Boolean)) [unknown, macs] = [undefined, macs ?? 0];
+    }
     const tops = topNames.map((t, i) => addBlob(t, shapes[i], index, (current.get(t)?.version ?? -1) + 1));
 
     const lossWeight = (layer.loss_weight as ArrayLike<number> | undefined) ?? [];
     const lossWeights = topNames.map((_, i) => (lossWeight.length ? (lossWeight[i] ?? 0) : def.loss && i === 0 ? 1 : 0));
     layers.push({ index, name, type, def, layer, bottoms, tops, learned, macs, lossWeights, unknown });
+  }
+  for (const name of overrides.keys()) {
+    if (!used.has(name)) {
+      const inputs = versions.filter((b) => b.producer === -1 || layers[b.producer].bottoms.length === 0).map((b) => b.name);
+      throw new CaffeToolError(`--input ${name}: the net has no input or data-layer top of that name`, { where, hint: `inputs here: ${inputs.join(', ') || 'none'}` });
+    }
   }
   return new Net((param.name as string | undefined) ?? '', state, dialect, layers, versions);
 }

@@ -95,7 +95,7 @@ describe('weights attach by layer name, as CopyTrainedLayersFrom', () => {
       formatted(/layer 'fc' blob 0 \(weight\): the file has 5x32, the net expects 5x64\n {2}hint: to learn a layer from scratch .* rename the layer/));
   });
   it('refuses a blob count that differs (LeNet weights without ip1 blobs)', () => {
-    const { net: n } = loadNet(fixture('nets', 'lenet_train_test.prototxt'));
+    const { net: n } = loadNet(fixture('nets', 'lenet_train_test.prototxt'), { inputs: { data: [100, 1, 28, 28] } });
     assert.throws(() => loadWeights(n, fixture('binary', 'lenet_weights.caffemodel')), /layer 'ip1' \(InnerProduct\): the file has 0 blobs, the net expects 2/);
   });
   it('accepts legacy 4-D shapes as Caffe does (1x1xMxN for an InnerProduct weight)', () => {
@@ -152,6 +152,19 @@ describe('definition lint', () => {
     const out = lints(text);
     assert.equal(out.length, 1);
     assert.match(out[0], /^up_test: 'up' is resized with Deconvolution, 1 bottoms, bilinear in TRAIN but Interp, 1 bottoms in TEST/);
+  });
+});
+
+describe('--input shapes for inputs and data layers', () => {
+  it('give a train/val net with a Data layer its shapes', () => {
+    const { net: n } = loadNet(fixture('nets', 'lenet_train_test.prototxt'), { inputs: { data: [100, 1, 28, 28] } });
+    assert.deepEqual(n.blobs().get('ip2')?.shape, [100, 10]);
+    assert.equal(n.layer('mnist')?.unknown, undefined);
+    const { net: unknown } = loadNet(fixture('nets', 'lenet_train_test.prototxt'));
+    assert.equal(unknown.blobs().get('ip2')?.shape, undefined);
+  });
+  it('a name that is not an input is refused', () => {
+    assert.throws(() => loadNet(fixture('nets', 'lenet_train_test.prototxt'), { inputs: { conv1: [1] } }), formatted(/--input conv1: the net has no input or data-layer top of that name\n {2}hint: inputs here: data, label/));
   });
 });
 
