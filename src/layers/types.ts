@@ -46,7 +46,7 @@ export interface LayerDef {
    * running the layer or reading its data source (say why in `unknownShapeReason`).
    */
   outputShapes(ctx: LayerContext): (Shape | undefined)[];
-  unknownShapeReason?: string;
+  unknownShapeReason?: string | ((ctx: LayerContext) => string);
   /** The learned blobs, in Caffe's order. Absent: the layer has none. */
   blobs?(ctx: LayerContext): BlobSpec[];
   /** Multiply-accumulates of one forward pass, given the output shapes. */

@@ -163,7 +163,10 @@ export function buildNet(param: Message, opts: NetOptions = {}): Net {
           throw fail(`top '${topNames[i]}' would be ${formatShape(s)}, an empty or negative shape`, `input: ${bottoms.map((b) => formatShape(b.shape)).join(', ')}`);
         }
       });
-      if (shapes.some((s) => !s)) unknown = def.unknownShapeReason ?? `${type} output shapes depend on its data`;
+      if (shapes.some((s) => !s)) {
+        const reason = def.unknownShapeReason;
+        unknown = typeof reason === 'function' ? reason(ctx) : (reason ?? `${type} output shapes depend on its data`);
+      }
       else macs = def.macs ? def.macs(ctx, shapes as Shape[]) : 0;
     } else {
       unknown = 'an input shape is unknown';

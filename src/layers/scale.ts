@@ -1,0 +1,31 @@
+// Scale: multiplies the first input by a learned blob (or by a second input) broadcast over the input axes
+// [axis, axis + num_axes), default the channels; bias_term adds a learned bias of the same span. Same shape out.
+import { checkOperandInput, learnedOperandShape } from './broadcast-operand.js';
+import type { BlobSpec, LayerContext, LayerDef } from './types.js';
+
+function learned(ctx: LayerContext): BlobSpec[] {
+  const p = ctx.param('scale_param');
+  const [input, operand] = ctx.inputs;
+  const axis = p.num('axis');
+  const out: BlobSpec[] = [];
+  if (operand) checkOperandInput(input, operand, axis, 'scale_param', 'scale');
+  else out.push({ role: 'scale', shape: learnedOperandShape(input, axis, p.num('num_axes'), 'scale_param', 'scale') });
+  // Caffe builds an inner Bias layer on the first input; with a scale input its span is that input's axes.
+  if (p.bool('bias_term')) {
+    const numAxes = operand ? operand.length : p.num('num_axes');
+    out.push({ role: 'bias', shape: learnedOperandShape(input, axis, numAxes, 'scale_param', 'bias') });
+  }
+  return out;
+}
+
+export const scale: LayerDef = {
+  type: 'Scale',
+  param: 'scale_param',
+  bottoms: [1, 2],
+  tops: [1, 1],
+  outputShapes(ctx) {
+    learned(ctx);
+    return [[...ctx.inputs[0]]];
+  },
+  blobs: learned,
+};
