@@ -10,45 +10,10 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { readCaffeFile, writeCaffeFile } from '../src/io/files.js';
 import type { Message } from '../src/io/message.js';
+import { vgg16 } from './vgg16.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const PROTO = fileURLToPath(new URL('../../proto/caffe.proto', import.meta.url));
-
-/** VGG16's learned layers: [name, weight shape, bias length]. */
-const VGG16: [string, number[], number][] = [
-  ['conv1_1', [64, 3, 3, 3], 64], ['conv1_2', [64, 64, 3, 3], 64],
-  ['conv2_1', [128, 64, 3, 3], 128], ['conv2_2', [128, 128, 3, 3], 128],
-  ['conv3_1', [256, 128, 3, 3], 256], ['conv3_2', [256, 256, 3, 3], 256], ['conv3_3', [256, 256, 3, 3], 256],
-  ['conv4_1', [512, 256, 3, 3], 512], ['conv4_2', [512, 512, 3, 3], 512], ['conv4_3', [512, 512, 3, 3], 512],
-  ['conv5_1', [512, 512, 3, 3], 512], ['conv5_2', [512, 512, 3, 3], 512], ['conv5_3', [512, 512, 3, 3], 512],
-  ['fc6', [4096, 25088], 4096], ['fc7', [4096, 4096], 4096], ['fc8', [1000, 4096], 1000],
-];
-
-function buildVgg16(): { net: Message; floats: number } {
-  let floats = 0;
-  let seed = 12345;
-  const filled = (n: number) => {
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      a[i] = (seed / 4294967296 - 0.5) * 0.02;
-    }
-    floats += n;
-    return a;
-  };
-  const layer: Message[] = [{ name: 'data', type: 'Input', top: ['data'], input_param: { shape: [{ dim: [1, 3, 224, 224] }] } }];
-  let bottom = 'data';
-  for (const [name, shape, bias] of VGG16) {
-    const conv = shape.length === 4;
-    layer.push({
-      name, type: conv ? 'Convolution' : 'InnerProduct', bottom: [bottom], top: [name],
-      blobs: [{ shape: { dim: shape }, data: filled(shape.reduce((a, b) => a * b, 1)) }, { shape: { dim: [bias] }, data: filled(bias) }],
-      ...(conv ? { convolution_param: { num_output: shape[0], pad: [1], kernel_size: [3] } } : { inner_product_param: { num_output: shape[0] } }),
-    });
-    bottom = name;
-  }
-  return { net: { name: 'VGG_ILSVRC_16_layers', layer }, floats };
-}
 
 interface Sample {
   ms: number;
@@ -103,7 +68,7 @@ function main(): void {
   const dir = mkdtempSync(join(tmpdir(), 'caffe-tool-bench-'));
   const path = join(dir, 'vgg16.caffemodel');
   try {
-    const { net, floats } = buildVgg16();
+    const { net, floats } = vgg16(true);
     writeCaffeFile(path, { kind: 'net', dialect: 'bvlc', message: net }, 'binary');
     const size = statSync(path).size;
     console.log(`VGG16-sized caffemodel: ${floats.toLocaleString('en')} floats, ${(size / 2 ** 20).toFixed(1)} MiB; median of ${runs} runs`);

@@ -46,6 +46,8 @@ export function register(program: Command): void {
       } else {
         const out: string[] = [];
         out.push(`net ${summary.name || '(unnamed)'}: phase ${summary.phase}, dialect ${summary.dialect}, ${summary.layers.length} layers`);
+        const inputs = Object.entries(summary.inputs);
+        if (inputs.length) out.push(`inputs: ${inputs.map(([n, s]) => `${n} ${formatShape(s ?? undefined)}`).join(', ')}`);
         out.push(table(summary.layers));
         const t = summary.totals;
         out.push(`total: ${t.params.toLocaleString('en')} learned parameters, ${human(t.macs)} MACs${t.complete ? '' : ' (some shapes unknown: not counted)'}`);

@@ -5,6 +5,7 @@ import { BAD_DATA, BAD_USAGE, CaffeToolError } from '../errors.js';
 import { normaliseArgv } from './argv.js';
 import * as convert from './convert.js';
 import * as info from './info.js';
+import * as upgrade from './upgrade.js';
 
 export function buildProgram(): Command {
   const program = new Command('caffe-tool')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   convert.register(program);
   info.register(program);
+  upgrade.register(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
