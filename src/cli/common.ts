@@ -41,3 +41,8 @@ export function parseInputShapes(specs: string[] | undefined): Record<string, nu
   }
   return out;
 }
+
+/** A note for the user on stderr (stdout stays the command's output). */
+export function notice(message: string): void {
+  process.stderr.write(`caffe-tool: note: ${message}\n`);
+}

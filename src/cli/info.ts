@@ -7,7 +7,7 @@ import { loadNet, loadWeights } from '../net/load.js';
 import { summarize, type LayerRow } from '../net/summary.js';
 import { lintWeights } from '../net/weights.js';
 import { BAD_DATA } from '../errors.js';
-import { parseInputShapes, parsePhase } from './common.js';
+import { notice, parseInputShapes, parsePhase } from './common.js';
 
 interface InfoOptions {
   weights?: string;
@@ -35,9 +35,9 @@ export function register(program: Command): void {
       const dialect = opts.dialect === undefined ? undefined : checkDialect(opts.dialect);
       const { net, param } = loadNet(model, {
         phase: parsePhase(opts.phase), stages: opts.stage, level: opts.level === undefined ? undefined : Number(opts.level), dialect,
-        inputs: parseInputShapes(opts.input),
+        inputs: parseInputShapes(opts.input), notice,
       });
-      const weights = opts.weights ? loadWeights(net, opts.weights) : undefined;
+      const weights = opts.weights ? loadWeights(net, opts.weights, { notice }) : undefined;
       const summary = summarize(net);
       const lints = lintNet(net, param);
       const values = weights ? lintWeights(net) : [];

@@ -45,13 +45,14 @@ export function register(program: Command): void {
       let changes: string[];
       let warnings: string[];
       let what: string;
+      let notes: string[] = [];
       try {
         if (file.kind === 'net') {
-          const r = upgradeNet(file.message);
-          [upgraded, changes, warnings] = [r.net, r.changes, r.warnings];
+          const r = upgradeNet(file.message, { dialect: file.dialect });
+          [upgraded, changes, warnings, notes] = [r.net, r.changes, r.warnings, r.notes];
           what = `${r.from} net (${file.encoding}, dialect ${file.dialect})`;
         } else {
-          const r = upgradeSolver(file.message);
+          const r = upgradeSolver(file.message, { dialect: file.dialect });
           [upgraded, changes, warnings] = [r.solver, r.changes, r.warnings];
           what = `solver (${file.encoding})`;
         }
@@ -60,8 +61,9 @@ export function register(program: Command): void {
       }
 
       const lines: string[] = [];
+      const noted = notes.map((n) => `note: ${n}`);
       if (changes.length === 0) {
-        lines.push(`${input}: ${what}: already current, nothing to upgrade`);
+        lines.push(`${input}: ${what}: already current, nothing to upgrade`, ...noted);
         if (opts.dryRun || out === undefined) lines.push('dry run: nothing written');
         else if (sameTarget(input, out, opts.inPlace)) lines.push(`${input} left unchanged`);
         else {
@@ -72,7 +74,7 @@ export function register(program: Command): void {
         return;
       }
       lines.push(`${input}: ${what}: ${changes.length} change${changes.length === 1 ? '' : 's'}`);
-      lines.push(...changes);
+      lines.push(...changes, ...noted);
       for (const w of warnings) process.stderr.write(`caffe-tool: warning: ${w}\n`);
       if (opts.dryRun || out === undefined) {
         lines.push('dry run: nothing written');

@@ -1,4 +1,6 @@
-// Loading a net definition and its weights from files, the way every command starts.
+// Loading a net definition and its weights from files, the way every command starts: old formats are
+// upgraded in memory, as Caffe's own loaders do, and the caller is told once.
+import { upgradeNet, upgradeNotice } from '../convert/upgrade/index.js';
 import { readCaffeFile } from '../io/files.js';
 import type { Message } from '../io/message.js';
 import type { Dialect } from '../io/schema.js';
@@ -12,24 +14,35 @@ export interface LoadOptions {
   dialect?: Dialect;
   /** Shapes of inputs and data-layer tops, replacing what the net says or cannot know. */
   inputs?: Record<string, number[]>;
+  /** Told once per file that was upgraded in memory (the CLI prints it on stderr). */
+  notice?: (message: string) => void;
 }
 
 export interface LoadedNet {
   net: Net;
-  /** The NetParameter as read. */
+  /** The NetParameter, upgraded to the current format. */
   param: Message;
   file: string;
 }
 
+/** A NetParameter read from a file, upgraded in memory when it is in an old format. */
+function readNetParam(path: string, opts: { encoding?: 'binary'; dialect?: Dialect; notice?: (m: string) => void }) {
+  const file = readCaffeFile(path, { kinds: ['net'], encoding: opts.encoding, dialect: opts.dialect });
+  const upgraded = upgradeNet(file.message, { dialect: file.dialect });
+  const notice = upgradeNotice(path, upgraded);
+  if (notice) opts.notice?.(notice);
+  return { message: upgraded.net, dialect: file.dialect };
+}
+
 /** A net from a .prototxt (or from the definition inside a .caffemodel). */
 export function loadNet(path: string, opts: LoadOptions = {}): LoadedNet {
-  const file = readCaffeFile(path, { kinds: ['net'], dialect: opts.dialect });
-  const net = buildNet(file.message, { ...opts, dialect: file.dialect, file: path });
-  return { net, param: file.message, file: path };
+  const { message, dialect } = readNetParam(path, opts);
+  const net = buildNet(message, { ...opts, dialect, file: path });
+  return { net, param: message, file: path };
 }
 
 /** Attach a .caffemodel's blobs to a net by layer name. */
-export function loadWeights(net: Net, path: string, dialect?: Dialect): WeightsReport {
-  const file = readCaffeFile(path, { kinds: ['net'], encoding: 'binary', dialect });
-  return attachWeights(net, file.message, path);
+export function loadWeights(net: Net, path: string, opts: { dialect?: Dialect; notice?: (m: string) => void } = {}): WeightsReport {
+  const { message } = readNetParam(path, { ...opts, encoding: 'binary' });
+  return attachWeights(net, message, path);
 }

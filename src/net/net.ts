@@ -196,8 +196,8 @@ function refuseOldFormats(param: Message, where: Where): void {
   if (!old.length) return;
   const v0 = old.some((l) => l.layer !== undefined);
   throw new CaffeToolError(
-    `this net is in the old ${v0 ? 'V0 format (layers { layer { type: "conv" } })' : 'V1 format (layers { type: CONVOLUTION })'}, which caffe-tool cannot upgrade in memory yet`,
-    { where, hint: 'the upgrade to the current format is being built (caffe-tool upgrade); until then, upgrade the file with Caffe\'s upgrade_net_proto_text or upgrade_net_proto_binary' },
+    `this net is in the old ${v0 ? 'V0 format (layers { layer { type: "conv" } })' : 'V1 format (layers { type: CONVOLUTION })'}: upgrade it before building it`,
+    { where, hint: 'upgradeNet() from src/convert/upgrade does it in memory (loadNet does it for you); caffe-tool upgrade IN OUT writes the upgraded file' },
   );
 }
 

@@ -40,9 +40,9 @@ function describeBlob(blob: Message): string {
  */
 export function attachWeights(net: Net, weights: Message, file?: string): WeightsReport {
   if (((weights.layers as Message[] | undefined) ?? []).length) {
-    throw new CaffeToolError('these weights are in the old V0/V1 format (layers { ... }), which caffe-tool cannot upgrade in memory yet', {
+    throw new CaffeToolError('these weights are in the old V0/V1 format (layers { ... }): upgrade them first', {
       where: { file },
-      hint: "upgrade them with Caffe's upgrade_net_proto_binary until caffe-tool upgrade lands",
+      hint: 'loadWeights() upgrades in memory; caffe-tool upgrade IN OUT writes the upgraded file',
     });
   }
   const byName = new Map<string, NetLayer>(net.layers.map((l) => [l.name, l]));

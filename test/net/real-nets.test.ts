@@ -57,6 +57,13 @@ describe('real nets', () => {
     assert.equal(n.params, 25557032 + 2 * 26560 + 53 + 64);
   });
 
+  it('VGG16 (a V1 file, upgraded in memory): 138,357,544 parameters', () => {
+    const n = shapes('vgg16_deploy.prototxt');
+    assert.deepEqual(n.blob('pool5'), [1, 512, 7, 7]);
+    assert.deepEqual(n.blob('prob'), [1, 1000]);
+    assert.equal(n.params, 138357544);
+  });
+
   it('MobileNet: fc7 1x1000x1x1', () => {
     assert.deepEqual(shapes('mobilenet_deploy.prototxt').blob('fc7'), [1, 1000, 1, 1]);
   });
