@@ -6,6 +6,7 @@ import { canonicalAxis, count } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const accuracy: LayerDef = {
+  trainingOnly: true,
   type: 'Accuracy',
   param: 'accuracy_param',
   bottoms: [2, 2],

@@ -4,6 +4,7 @@
 import type { LayerDef } from './types.js';
 
 export const annotatedData: LayerDef = {
+  source: true,
   type: 'AnnotatedData',
   param: 'annotated_data_param',
   bottoms: [0, 0],

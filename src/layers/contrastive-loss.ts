@@ -6,6 +6,7 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const contrastiveLoss: LayerDef = {
+  trainingOnly: true,
   type: 'ContrastiveLoss',
   param: 'contrastive_loss_param',
   bottoms: [3, 3],

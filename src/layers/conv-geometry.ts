@@ -74,3 +74,8 @@ export function deconvOutSize(input: number, g: ConvGeometry, i: number): number
   if (out <= 0) throw new CaffeToolError(`the output would be empty on spatial axis ${i}: pad ${g.pad[i]} is too large for input ${input}`);
   return out;
 }
+
+/** The attributes of an ONNX Conv/ConvTranspose node for this geometry (symmetric pads, as Caffe pads). */
+export function convAttrs(g: ConvGeometry): Record<string, number | number[]> {
+  return { kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...g.pad], dilations: g.dilation, group: g.group };
+}

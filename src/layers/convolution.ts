@@ -1,7 +1,8 @@
 // Convolution: weights [num_output, C/group, k...], bias [num_output].
-import { convGeometry, convOutSize } from './conv-geometry.js';
+import { convAttrs, convGeometry, convOutSize } from './conv-geometry.js';
 import { count } from './shape.js';
 import type { LayerDef } from './types.js';
+import { CaffeToolError } from '../errors.js';
 
 export const convolution: LayerDef = {
   type: 'Convolution',
@@ -23,5 +24,14 @@ export const convolution: LayerDef = {
     const g = convGeometry(ctx.param('convolution_param'), ctx.inputs[0]);
     const perOutput = (ctx.inputs[0][g.axis] / g.group) * count(g.kernel);
     return outputs.reduce((sum, out) => sum + count(out) * perOutput, 0);
+  },
+  toOnnx(ctx) {
+    const g = convGeometry(ctx.param('convolution_param'), ctx.inputs[0]);
+    if (g.axis !== 1) throw new CaffeToolError(`convolution_param.axis ${g.axis}: ONNX convolves with the channels on axis 1`);
+    const w = ctx.g.initializer(`${ctx.name}_W`, ctx.weights[0], ctx.learned[0].shape);
+    const b = g.biasTerm ? [ctx.g.initializer(`${ctx.name}_b`, ctx.weights[1], ctx.learned[1].shape)] : [];
+    ctx.x.forEach((x, i) => {
+      ctx.g.node('Conv', [x, w, ...b], { outputs: [ctx.y[i]], name: ctx.name, attrs: convAttrs(g) });
+    });
   },
 };

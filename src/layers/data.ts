@@ -4,6 +4,7 @@ import { batchSize } from './data-params.js';
 import type { LayerDef } from './types.js';
 
 export const data: LayerDef = {
+  source: true,
   type: 'Data',
   param: 'data_param',
   bottoms: [0, 0],

@@ -8,6 +8,7 @@ import { forkParam } from './fork-param.js';
 import type { LayerDef, Shape } from './types.js';
 
 export const denseImageData: LayerDef = {
+  source: true,
   type: 'DenseImageData',
   param: 'dense_image_data_param',
   bottoms: [0, 0],

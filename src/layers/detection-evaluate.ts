@@ -6,6 +6,7 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const detectionEvaluate: LayerDef = {
+  trainingOnly: true,
   type: 'DetectionEvaluate',
   param: 'detection_evaluate_param',
   // SSD's header misspells ExactNumBottomBlobs (ExactBottomBlobs), so Caffe counts nothing; it reads bottoms 0 and 1.

@@ -5,6 +5,7 @@ import type { Message } from '../io/message.js';
 import type { LayerDef, Shape } from './types.js';
 
 export const dummyData: LayerDef = {
+  source: true,
   type: 'DummyData',
   param: 'dummy_data_param',
   bottoms: [0, 0],

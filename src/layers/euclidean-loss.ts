@@ -6,6 +6,7 @@ import { count, formatShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const euclideanLoss: LayerDef = {
+  trainingOnly: true,
   type: 'EuclideanLoss',
   bottoms: [2, 2],
   tops: [1, 1],

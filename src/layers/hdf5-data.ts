@@ -3,6 +3,7 @@
 import type { LayerDef } from './types.js';
 
 export const hdf5Data: LayerDef = {
+  source: true,
   type: 'HDF5Data',
   param: 'hdf5_data_param',
   bottoms: [0, 0],

@@ -5,6 +5,7 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const hdf5Output: LayerDef = {
+  trainingOnly: true,
   type: 'HDF5Output',
   param: 'hdf5_output_param',
   bottoms: [2, 2],

@@ -4,6 +4,7 @@ import { lossTop } from './loss-layer.js';
 import type { LayerDef } from './types.js';
 
 export const hingeLoss: LayerDef = {
+  trainingOnly: true,
   type: 'HingeLoss',
   param: 'hinge_loss_param',
   bottoms: [2, 2],

@@ -29,6 +29,7 @@ function transformedSize(ctx: LayerContext, image: Size): Size {
 }
 
 export const imageData: LayerDef = {
+  source: true,
   type: 'ImageData',
   param: 'image_data_param',
   bottoms: [0, 0],

@@ -7,6 +7,7 @@ import { batchSize, imageChannels, newImageSize } from './data-params.js';
 import type { LayerDef, Shape } from './types.js';
 
 export const imageSegData: LayerDef = {
+  source: true,
   type: 'ImageSegData',
   param: 'image_data_param',
   bottoms: [0, 0],

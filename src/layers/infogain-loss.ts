@@ -7,6 +7,7 @@ import { canonicalAxis, count, formatShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const infogainLoss: LayerDef = {
+  trainingOnly: true,
   type: 'InfogainLoss',
   param: 'infogain_loss_param',
   bottoms: [2, 3],

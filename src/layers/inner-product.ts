@@ -27,4 +27,19 @@ export const innerProduct: LayerDef = {
   macs(ctx, outputs) {
     return count(outputs[0]) * geometry(ctx).k;
   },
+  toOnnx(ctx) {
+    const g = geometry(ctx);
+    const w = ctx.g.initializer(`${ctx.name}_W`, ctx.weights[0], ctx.learned[0].shape);
+    const b = g.bias ? [ctx.g.initializer(`${ctx.name}_b`, ctx.weights[1], ctx.learned[1].shape)] : [];
+    const input = ctx.inputs[0];
+    const flat = input.length === 2 && g.axis === 1 ? ctx.x[0] : ctx.g.node('Flatten', [ctx.x[0]], { attrs: { axis: g.axis }, name: `${ctx.name}_flatten` });
+    if (g.axis === 1) {
+      ctx.g.node('Gemm', [flat, w, ...b], { outputs: [ctx.y[0]], name: ctx.name, attrs: { transB: g.transpose ? 0 : 1 } });
+      return;
+    }
+    // Axes before `axis` are kept: back from [outer, num_output] to input[0:axis] + [num_output].
+    const gemm = ctx.g.node('Gemm', [flat, w, ...b], { name: ctx.name, attrs: { transB: g.transpose ? 0 : 1 } });
+    const shape = [ctx.dynamicBatch ? 0 : input[0], ...input.slice(1, g.axis), g.n];
+    ctx.g.node('Reshape', [gemm, ctx.g.int64(shape)], { outputs: [ctx.y[0]], name: `${ctx.name}_reshape` });
+  },
 };

@@ -4,6 +4,7 @@ import type { Message } from '../io/message.js';
 import type { LayerDef } from './types.js';
 
 export const input: LayerDef = {
+  source: true,
   type: 'Input',
   param: 'input_param',
   bottoms: [0, 0],

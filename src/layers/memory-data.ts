@@ -4,6 +4,7 @@ import { CaffeToolError } from '../errors.js';
 import type { LayerDef } from './types.js';
 
 export const memoryData: LayerDef = {
+  source: true,
   type: 'MemoryData',
   param: 'memory_data_param',
   bottoms: [0, 0],

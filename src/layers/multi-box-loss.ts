@@ -8,6 +8,7 @@ import { legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const multiBoxLoss: LayerDef = {
+  trainingOnly: true,
   type: 'MultiBoxLoss',
   param: 'multibox_loss_param',
   bottoms: [4, 4],

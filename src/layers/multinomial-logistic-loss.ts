@@ -6,6 +6,7 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const multinomialLogisticLoss: LayerDef = {
+  trainingOnly: true,
   type: 'MultinomialLogisticLoss',
   bottoms: [2, 2],
   tops: [1, 1],

@@ -1,6 +1,7 @@
 // ReLU (with negative_slope it is a leaky ReLU): element-wise, same shape.
 import { sameAsInput } from './shape.js';
 import type { LayerDef } from './types.js';
+import { float } from '../convert/onnx/graph.js';
 
 export const relu: LayerDef = {
   type: 'ReLU',
@@ -8,4 +9,9 @@ export const relu: LayerDef = {
   bottoms: [1, 1],
   tops: [1, 1],
   outputShapes: sameAsInput,
+  toOnnx(ctx) {
+    const slope = ctx.param('relu_param').num('negative_slope');
+    if (slope === 0) ctx.g.node('Relu', ctx.x, { outputs: ctx.y, name: ctx.name });
+    else ctx.g.node('LeakyRelu', ctx.x, { outputs: ctx.y, name: ctx.name, attrs: { alpha: float(slope) } });
+  },
 };

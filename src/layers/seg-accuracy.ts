@@ -5,6 +5,7 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const segAccuracy: LayerDef = {
+  trainingOnly: true,
   type: 'SegAccuracy',
   param: 'seg_accuracy_param',
   bottoms: [2, 2],

@@ -2,6 +2,7 @@
 import type { LayerDef } from './types.js';
 
 export const silence: LayerDef = {
+  trainingOnly: true,
   type: 'Silence',
   bottoms: [1, Infinity],
   tops: [0, 0],

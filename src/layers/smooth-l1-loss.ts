@@ -6,6 +6,7 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const smoothL1Loss: LayerDef = {
+  trainingOnly: true,
   type: 'SmoothL1Loss',
   param: 'smooth_l1_loss_param',
   bottoms: [2, 4],

@@ -17,6 +17,7 @@ function checkClassWeighting(ctx: LayerContext): void {
 }
 
 export const softmaxWithLoss: LayerDef = {
+  trainingOnly: true,
   type: 'SoftmaxWithLoss',
   param: 'softmax_param',
   bottoms: [2, 2],

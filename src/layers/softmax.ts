@@ -11,4 +11,8 @@ export const softmax: LayerDef = {
     canonicalAxis(ctx.param('softmax_param').num('axis'), ctx.inputs[0].length, 'softmax_param.axis');
     return sameAsInput(ctx);
   },
+  toOnnx(ctx) {
+    const axis = canonicalAxis(ctx.param('softmax_param').num('axis'), ctx.inputs[0].length, 'softmax_param.axis');
+    ctx.g.node('Softmax', ctx.x, { outputs: ctx.y, name: ctx.name, attrs: { axis } });
+  },
 };

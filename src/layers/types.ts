@@ -1,4 +1,5 @@
 // What a layer file exports: everything caffe-tool knows about one Caffe layer type.
+import type { OnnxGraph } from '../convert/onnx/graph.js';
 import type { Dialect } from '../io/schema.js';
 import type { Message } from '../io/message.js';
 import type { Params } from './params.js';
@@ -51,4 +52,28 @@ export interface LayerDef {
   blobs?(ctx: LayerContext): BlobSpec[];
   /** Multiply-accumulates of one forward pass, given the output shapes. */
   macs?(ctx: LayerContext, outputs: Shape[]): number;
+  /** A data layer: its tops are the net's inputs (ONNX graph inputs), it computes nothing. */
+  source?: boolean;
+  /** A layer that only matters in training (losses, accuracy): the ONNX export leaves it out. */
+  trainingOnly?: boolean;
+  /** The inference forward pass as ONNX nodes, with Caffe's exact semantics. */
+  toOnnx?(ctx: OnnxContext): void;
+  /** Why a layer without toOnnx cannot be exported (said to the user). */
+  noOnnx?: string;
+}
+
+/** What a layer's toOnnx sees: its context, the graph, the ONNX names of its bottoms and tops, its weights. */
+export interface OnnxContext extends LayerContext {
+  g: OnnxGraph;
+  /** ONNX value names of the bottoms, in order. */
+  x: string[];
+  /** ONNX value names the layer must produce, one per top. */
+  y: string[];
+  /** The top shapes (with the batch the net was built with). */
+  outputs: Shape[];
+  /** The learned blobs' specs and values (float32, in the order of blobs()). */
+  learned: BlobSpec[];
+  weights: Float32Array[];
+  /** The batch axis is symbolic: nodes must not bake the batch size in (use 0 in Reshape, Shape ops). */
+  dynamicBatch: boolean;
 }

@@ -6,6 +6,7 @@ import { forkParam } from './fork-param.js';
 import type { LayerDef } from './types.js';
 
 export const videoData: LayerDef = {
+  source: true,
   type: 'VideoData',
   param: 'video_data_param',
   bottoms: [0, 0],

@@ -6,6 +6,7 @@ import { batchSize } from './data-params.js';
 import type { LayerDef } from './types.js';
 
 export const windowData: LayerDef = {
+  source: true,
   type: 'WindowData',
   param: 'window_data_param',
   bottoms: [0, 0],

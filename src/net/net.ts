@@ -78,6 +78,17 @@ export class Net {
   layer(name: string): NetLayer | undefined {
     return this.layers.find((l) => l.name === name);
   }
+
+  /** A layer's parameter message (`convolution_param`...) with this net's dialect defaults. */
+  params(layer: NetLayer, field: string): Params {
+    return layerParams(layer.layer, field, this.dialect);
+  }
+}
+
+function layerParams(layer: Message, field: string, dialect: Dialect): Params {
+  const f = messageInfo(dialectSchema(dialect), 'LayerParameter').byName.get(field);
+  if (!f?.message) throw new CaffeToolError(`LayerParameter has no message field ${field} in dialect ${dialect}`);
+  return new Params((layer[field] as Message | undefined) ?? {}, f.message);
 }
 
 export function buildNet(param: Message, opts: NetOptions = {}): Net {
@@ -85,7 +96,6 @@ export function buildNet(param: Message, opts: NetOptions = {}): Net {
   const where: Where = { file: opts.file };
   refuseOldFormats(param, where);
   const state = netState(param, opts);
-  const layerInfo = messageInfo(dialectSchema(dialect), 'LayerParameter');
   const versions: NetBlob[] = [];
   const current = new Map<string, NetBlob>();
   const addBlob = (name: string, shape: Shape | undefined, producer: number, version: number) => {
@@ -143,7 +153,7 @@ export function buildNet(param: Message, opts: NetOptions = {}): Net {
       }
     });
 
-    const ctx = layerContext(layer, name, type, dialect, state, bottoms, topNames, layerInfo);
+    const ctx = layerContext(layer, name, type, dialect, state, bottoms, topNames);
     const known = bottoms.every((b) => b.shape);
     let shapes: (Shape | undefined)[] = topNames.map(() => undefined);
     let unknown: string | undefined;
@@ -242,17 +252,13 @@ function checkCount(range: [number, number] | undefined, n: number, what: string
 
 function layerContext(
   layer: Message, name: string, type: string, dialect: Dialect, state: NetState,
-  bottoms: NetBlob[], tops: string[], info: ReturnType<typeof messageInfo>,
+  bottoms: NetBlob[], tops: string[],
 ): LayerContext {
   return {
     name, type, layer, dialect, phase: state.phase,
     bottoms: bottoms.map((b) => b.name),
     tops,
     inputs: bottoms.map((b) => b.shape ?? []),
-    param(field: string) {
-      const f = info.byName.get(field);
-      if (!f?.message) throw new CaffeToolError(`LayerParameter has no message field ${field} in dialect ${dialect}`);
-      return new Params((layer[field] as Message | undefined) ?? {}, f.message);
-    },
+    param: (field: string) => layerParams(layer, field, dialect),
   };
 }
