@@ -5,6 +5,9 @@ import { BAD_DATA, BAD_USAGE, CaffeToolError } from '../errors.js';
 import { normaliseArgv } from './argv.js';
 import * as convert from './convert.js';
 import * as info from './info.js';
+import * as run from './run.js';
+import * as time from './time.js';
+import * as toOnnx from './to-onnx.js';
 import * as upgrade from './upgrade.js';
 
 export function buildProgram(): Command {
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .exitOverride();
   convert.register(program);
   info.register(program);
+  toOnnx.register(program);
+  run.register(program);
+  time.register(program);
   upgrade.register(program);
   for (const c of program.commands) c.exitOverride();
   return program;

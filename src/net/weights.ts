@@ -139,3 +139,38 @@ function scanValues(data: Float32Array): { nan: number; inf: number; nonzero: bo
   if (special) for (let k = 0; k < bits.length; k++) if ((bits[k] & 0x7fffffff) === 0x7f800000) inf++;
   return { nan: special - inf, inf, nonzero: any !== 0 };
 }
+
+/**
+ * Give every learned layer without weights random ones (a fixed seed), so a net can be timed or checked
+ * without a .caffemodel, as `caffe time` does with its fillers. Values keep activations in range: weights
+ * uniform in +-1/sqrt(fan-in), variances and scales near 1, scale factors 1.
+ */
+export function fillRandomWeights(net: Net, seed = 1): string[] {
+  let state = seed >>> 0 || 1;
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+  const filled: string[] = [];
+  for (const l of net.layers) {
+    if (l.weights || !l.learned?.length) continue;
+    l.weights = l.learned.map((spec) => {
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      const fanIn = spec.shape.length > 1 ? n / spec.shape[0] : 1;
+      const data = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const u = next() * 2 - 1;
+        data[i] = spec.role === 'variance' ? 1 + 0.5 * Math.abs(u)
+          : spec.role === 'scale_factor' ? 1
+            : spec.role === 'scale' ? 1 + 0.1 * u
+              : spec.role === 'weight' ? u / Math.sqrt(fanIn)
+                : 0.1 * u;
+      }
+      return { shape: { dim: spec.shape }, data };
+    });
+    filled.push(l.name);
+  }
+  return filled;
+}

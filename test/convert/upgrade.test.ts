@@ -412,7 +412,7 @@ describe('upgradeNet: every step in Caffe\'s order, on real old files', () => {
   it('gives loaders one line to print, only when something was upgraded', () => {
     const r = upgradeNet(readCaffeFile(fixture('nets', 'old', 'lenet_v1_input_dim.prototxt')).message);
     assert.equal(upgradeNotice('lenet.prototxt', r),
-      'lenet.prototxt: old net format upgraded in memory (9 changes); `caffe-tool upgrade lenet.prototxt OUT` writes the upgraded file and lists the changes');
+      'lenet.prototxt: net upgraded in memory to the current format (9 changes, such as layer conv1: CONVOLUTION -> Convolution; blobs_lr -> param.lr_mult); `caffe-tool upgrade lenet.prototxt OUT` writes it');
     assert.equal(upgradeNotice('x', upgradeNet(r.net)), undefined);
   });
 

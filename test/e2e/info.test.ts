@@ -18,7 +18,7 @@ describe('caffe-tool info', () => {
     // lenet.prototxt declares its input with input_dim: upgraded in memory to an Input layer, as Caffe does.
     assert.match(r.stdout, /^net LeNet: phase TEST, dialect bvlc, 9 layers\n/);
     assert.match(r.stdout, /\ninput +Input +-> data +64x1x28x28 /);
-    assert.match(r.stderr, /lenet\.prototxt: old net format upgraded in memory \(1 change\)/);
+    assert.match(r.stderr, /lenet\.prototxt: net upgraded in memory to the current format \(1 change: net: input \+ input_dim -> layer input/);
     assert.match(r.stdout, /\nconv1 +Convolution +data -> conv1 +64x20x24x24 +520 +18\.43 M\n/);
     assert.match(r.stdout, /\ntotal: 431,080 learned parameters/);
     assert.match(r.stdout, /\noutputs: prob\n/);

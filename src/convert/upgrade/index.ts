@@ -104,8 +104,9 @@ export function upgradeNotice(file: string, r: { changes: string[]; warnings: st
   if (!r.changes.length) return undefined;
   const n = r.changes.length;
   const warned = r.warnings.length ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : '';
-  return `${file}: old ${what} format upgraded in memory (${n} change${n === 1 ? '' : 's'}${warned}); ` +
-    `\`caffe-tool upgrade ${file} OUT\` writes the upgraded file and lists the changes`;
+  const what1 = n === 1 ? `: ${r.changes[0]}` : `, such as ${r.changes[0]}`;
+  return `${file}: ${what} upgraded in memory to the current format (${n} change${n === 1 ? '' : 's'}${what1}${warned}); ` +
+    `\`caffe-tool upgrade ${file} OUT\` writes it`;
 }
 
 /** The nets a solver may carry inline, which are upgraded too (Caffe would not read V1 `layers` there). */

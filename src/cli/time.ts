@@ -1,0 +1,73 @@
+// caffe-tool time: forward timing like `caffe time`: warm-up, N iterations, mean and percentiles.
+import type { Command } from 'commander';
+import { CaffeToolError, usageError } from '../errors.js';
+import { openModel } from '../runtime/model.js';
+import { parseDevice, runSession } from '../runtime/session.js';
+import { notice, parseInputShapes } from './common.js';
+
+interface Options {
+  model?: string;
+  weights?: string;
+  onnx?: string;
+  iterations: string;
+  warmup: string;
+  batch?: string;
+  device?: string;
+  shape?: string[];
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('time')
+    .description('time the forward pass (random input; random weights when none are given)')
+    .option('--model <prototxt>', 'the Caffe net')
+    .option('--weights <caffemodel>', 'its weights (default: random, as caffe time uses fillers)')
+    .option('--onnx <file>', 'an ONNX model instead')
+    .option('--iterations <n>', 'timed iterations', '50')
+    .option('--warmup <n>', 'untimed iterations first', '5')
+    .option('--batch <n>', 'batch size (default: the net\'s)')
+    .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--shape <name=N,C,H,W...>', 'input shapes for the Caffe net')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: Options) => {
+      const iterations = Number(opts.iterations);
+      const warmup = Number(opts.warmup);
+      if (!(iterations > 0) || !(warmup >= 0)) throw usageError('--iterations must be positive and --warmup not negative');
+      const model = await openModel({
+        model: opts.model, weights: opts.weights, onnx: opts.onnx, device: parseDevice(opts.device),
+        inputs: parseInputShapes(opts.shape), randomWeights: true, dynamicBatch: opts.batch !== undefined, notice,
+      });
+      const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
+      let batch = 0;
+      for (const input of model.inputs) {
+        const dims = input.shape.map((d, i) => (i === 0 && opts.batch ? Number(opts.batch) : Number(d)));
+        if (dims.some((d) => !(d > 0))) throw new CaffeToolError(`input '${input.name}' has no fixed shape (${input.shape.join('x')}): give --batch or --shape`);
+        batch = dims[0];
+        const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+        for (let i = 0; i < data.length; i++) data[i] = Math.sin(i) * 0.5;
+        feeds[input.name] = { data, dims };
+      }
+      for (let i = 0; i < warmup; i++) await runSession(model.session, feeds);
+      const times: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const t = performance.now();
+        await runSession(model.session, feeds);
+        times.push(performance.now() - t);
+      }
+      const sorted = [...times].sort((a, b) => a - b);
+      const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+      const mean = times.reduce((a, b) => a + b, 0) / times.length;
+      const result = { batch, iterations, warmup, loadMs: model.loadMs, meanMs: mean, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), minMs: sorted[0], imagesPerSecond: (batch * 1000) / mean };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return;
+      }
+      const f = (x: number) => x.toFixed(2);
+      process.stdout.write(
+        `model ready in ${model.loadMs.toFixed(0)} ms\n` +
+          `forward (batch ${batch}, ${iterations} iterations after ${warmup} warm-up): mean ${f(mean)} ms, p50 ${f(result.p50Ms)}, p90 ${f(result.p90Ms)}, p99 ${f(result.p99Ms)}, min ${f(result.minMs)} ms\n` +
+          `${result.imagesPerSecond.toFixed(1)} images/s\n`,
+      );
+    });
+}

@@ -1,0 +1,72 @@
+// A model ready to run: a Caffe net (+ weights) exported to ONNX in memory, or an .onnx file; its session,
+// its inputs' shapes and the preprocessing the net declares.
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import onnxProto from 'onnx-proto';
+import type ort from 'onnxruntime-node';
+import { exportOnnx } from '../convert/to-onnx.js';
+import { CaffeToolError, usageError } from '../errors.js';
+import { loadNet, loadWeights } from '../net/load.js';
+import { fillRandomWeights } from '../net/weights.js';
+import { preprocessFromNet, type Preprocess } from './preprocess.js';
+import { createSession, type Device } from './session.js';
+
+export interface ModelSpec {
+  model?: string;
+  weights?: string;
+  onnx?: string;
+  device?: Device;
+  /** Shapes of inputs (`--input data=1,3,224,224`), for the Caffe net or to check an ONNX model's. */
+  inputs?: Record<string, number[]>;
+  /** Without --weights, run on random weights (timing), instead of refusing. */
+  randomWeights?: boolean;
+  dynamicBatch?: boolean;
+  notice?: (message: string) => void;
+}
+
+export interface ReadyModel {
+  session: ort.InferenceSession;
+  inputs: { name: string; shape: (number | string)[] }[];
+  outputs: string[];
+  preprocess: Preprocess;
+  /** Milliseconds from the files to a ready session. */
+  loadMs: number;
+}
+
+export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
+  const start = performance.now();
+  if (spec.onnx && (spec.model || spec.weights)) throw usageError('give either --onnx or --model/--weights, not both');
+  if (spec.onnx) {
+    const bytes = readFileSync(spec.onnx);
+    const inputs = onnxInputs(bytes, spec.onnx);
+    const session = await createSession(bytes, spec.device);
+    return { session, inputs, outputs: [...session.outputNames], preprocess: { scale: 1, channelOrder: 'bgr' }, loadMs: performance.now() - start };
+  }
+  if (!spec.model) throw usageError('give the model: --model M.prototxt --weights W.caffemodel, or --onnx F.onnx');
+  const { net, param } = loadNet(spec.model, { phase: 'TEST', inputs: spec.inputs, notice: spec.notice });
+  if (spec.weights) loadWeights(net, spec.weights, { notice: spec.notice });
+  else if (spec.randomWeights) fillRandomWeights(net);
+  else throw usageError('--weights is needed to run a Caffe model', 'give the .caffemodel with --weights');
+  const exported = exportOnnx(net, { dynamicBatch: spec.dynamicBatch });
+  if (exported.skipped.length) spec.notice?.(`left out training-only layers: ${exported.skipped.join(', ')}`);
+  const session = await createSession(exported.model, spec.device);
+  return {
+    session, inputs: exported.inputs.map((i) => ({ name: i.name, shape: i.shape })), outputs: exported.outputs.map((o) => o.name),
+    preprocess: preprocessFromNet(param, dirname(spec.model)), loadMs: performance.now() - start,
+  };
+}
+
+/** The graph inputs of an ONNX file that are not initializers, with their shapes. */
+function onnxInputs(bytes: Uint8Array, file: string): { name: string; shape: (number | string)[] }[] {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnxProto.onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new CaffeToolError(`${file} is not an ONNX model: ${(e as Error).message}`);
+  }
+  const init = new Set((model.graph?.initializer ?? []).map((t) => t.name));
+  return (model.graph?.input ?? []).filter((i) => !init.has(i.name ?? '')).map((i) => ({
+    name: i.name ?? '',
+    shape: (i.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue ?? 0))),
+  }));
+}
