@@ -64,19 +64,19 @@ export function register(program: Command): void {
 
       const item = input.shape.slice(1).map(Number);
       if (item.some((d) => !(d > 0))) throw new CaffeToolError(`the input '${input.name}' has no fixed shape (${input.shape.join('x')}): give --shape`);
+      const items: { file: string; data: Float32Array }[] = [];
+      for (const file of opts.input) items.push(...(await readInput(file, item, pre)));
       const size = item.reduce((a, b) => a * b, 1);
-      const batch = new Float32Array(size * opts.input.length);
-      for (const [i, file] of opts.input.entries()) {
-        batch.set(await readInput(file, item, pre), i * size);
-      }
+      const batch = new Float32Array(size * items.length);
+      items.forEach((it, i) => batch.set(it.data, i * size));
       const t0 = performance.now();
-      const out = await runSession(model.session, { [input.name]: { data: batch, dims: [opts.input.length, ...item] } });
+      const out = await runSession(model.session, { [input.name]: { data: batch, dims: [items.length, ...item] } });
       const ms = performance.now() - t0;
       const first = out[model.outputs[0]];
       const labels = opts.labels ? readLabels(opts.labels) : undefined;
 
-      if (opts.output) await writeOutput(opts.output, first, opts.input.length);
-      const perItem = opts.input.map((file, i) => describeItem(file, i, first, Number(opts.top), labels));
+      if (opts.output) await writeOutput(opts.output, first, items.length);
+      const perItem = items.map((it, i) => describeItem(it.file, i, first, Number(opts.top), labels));
       if (opts.json) {
         const outputs = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { shape: v.dims, ...(v.data.length <= 4096 ? { data: Array.from(v.data) } : {}) }]));
         process.stdout.write(`${JSON.stringify({ ms, items: perItem, outputs }, null, 2)}\n`);
@@ -88,20 +88,25 @@ export function register(program: Command): void {
         if (it.classes) process.stdout.write(`  segmentation ${it.classes.height}x${it.classes.width}: ${it.classes.counts.map((c) => `${c.label ?? `class ${c.index}`} ${(c.share * 100).toFixed(1)}%`).join(', ')}\n`);
         if (!it.top && !it.classes) process.stdout.write(`  ${model.outputs[0]}: shape ${first.dims.join('x')}\n`);
       }
-      process.stderr.write(`forward: ${ms.toFixed(1)} ms for ${opts.input.length} input${opts.input.length === 1 ? '' : 's'}; model ready in ${model.loadMs.toFixed(0)} ms\n`);
+      process.stderr.write(`forward: ${ms.toFixed(1)} ms for ${items.length} input${items.length === 1 ? '' : 's'}; model ready in ${model.loadMs.toFixed(0)} ms\n`);
     });
 }
 
-async function readInput(file: string, item: number[], pre: Parameters<typeof imageToTensor>[2]): Promise<Float32Array> {
+/** One input file as batch items: an image is one; a .npy is one (C x H x W) or several (N x C x H x W). */
+async function readInput(file: string, item: number[], pre: Parameters<typeof imageToTensor>[2]): Promise<{ file: string; data: Float32Array }[]> {
   const ext = extname(file).toLowerCase();
   if (ext === '.npy') {
     const a = readNpy(readFileSync(file), file);
-    const shape = a.shape.length === item.length + 1 && a.shape[0] === 1 ? a.shape.slice(1) : a.shape;
-    if (shape.join('x') !== item.join('x')) throw new CaffeToolError(`${file} is ${a.shape.join('x')}, the model takes ${item.join('x')} per input`);
-    return a.data;
+    const size = item.reduce((x, y) => x * y, 1);
+    const batched = a.shape.length === item.length + 1 && a.shape.slice(1).join('x') === item.join('x');
+    if (!batched && a.shape.join('x') !== item.join('x')) {
+      throw new CaffeToolError(`${file} is ${a.shape.join('x')}: the model takes ${item.join('x')} per input (or N x ${item.join('x')})`);
+    }
+    const n = batched ? a.shape[0] : 1;
+    return Array.from({ length: n }, (_, i) => ({ file: n === 1 ? file : `${file}[${i}]`, data: a.data.subarray(i * size, (i + 1) * size) }));
   }
   if (item.length !== 3) throw new CaffeToolError(`images feed a C x H x W input; this model takes ${item.join('x')}: give .npy tensors`);
-  return imageToTensor(file, item as [number, number, number], pre);
+  return [{ file, data: await imageToTensor(file, item as [number, number, number], pre) }];
 }
 
 function describeItem(file: string, i: number, out: { data: Float32Array; dims: number[] }, k: number, labels?: string[]) {

@@ -36,7 +36,7 @@ export function register(program: Command): void {
       const exported = exportOnnx(net, { opset: Number(opts.opset), dynamicBatch: opts.dynamicBatch, outputs: opts.blob });
       if (exported.skipped.length) notice(`left out training-only layers: ${exported.skipped.join(', ')}`);
       writeAtomic(opts.output, (fd) => writeAll(fd, exported.model));
-      const shape = (s: (number | string)[]) => (s.length ? s.join('x') : '?');
+      const shape = (s?: (number | string)[]) => (s ? s.join('x') : '(dynamic)');
       process.stdout.write(
         `${opts.output}: ONNX opset ${opts.opset}, ${exported.model.length} bytes\n` +
           `  inputs: ${exported.inputs.map((i) => `${i.name} ${shape(i.shape)}`).join(', ')}\n` +

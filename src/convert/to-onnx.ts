@@ -72,7 +72,8 @@ export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
   for (const [, b] of last) {
     if (isSource(net, b) || net.layers[b.producer].def.trainingOnly) continue;
     if (opts.outputs ? opts.outputs.includes(b.name) : !read.has(b)) {
-      g.outputs.push({ name: names.get(b)!, shape: dynamicBatch ? [] : valueShape(b, false) });
+      // With a symbolic batch the output shapes are left to ONNX Runtime's inference.
+      g.outputs.push({ name: names.get(b)!, ...(dynamicBatch ? {} : { shape: valueShape(b, false) }) });
     }
   }
   const model = encodeModel(g, { name: net.name, producerVersion: VERSION, doc: `Exported by caffe-tool from the Caffe net '${net.name}' (${net.dialect}, ${net.state.phase})` });

@@ -51,7 +51,7 @@ export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
   if (exported.skipped.length) spec.notice?.(`left out training-only layers: ${exported.skipped.join(', ')}`);
   const session = await createSession(exported.model, spec.device);
   return {
-    session, inputs: exported.inputs.map((i) => ({ name: i.name, shape: i.shape })), outputs: exported.outputs.map((o) => o.name),
+    session, inputs: exported.inputs.map((i) => ({ name: i.name, shape: i.shape ?? [] })), outputs: exported.outputs.map((o) => o.name),
     preprocess: preprocessFromNet(param, dirname(spec.model)), loadMs: performance.now() - start,
   };
 }

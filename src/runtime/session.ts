@@ -38,6 +38,8 @@ export async function createSession(model: Uint8Array | string, device: Device =
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: device.kind === 'cuda' ? [{ name: 'cuda', deviceId: device.id } as ort.InferenceSession.ExecutionProviderConfig, 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
+    // Warnings only: ONNX Runtime's own notices would mix with the command's output on stderr.
+    logSeverityLevel: 3,
   };
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);

@@ -33,8 +33,8 @@ export interface OnnxTensor {
 
 export interface OnnxValue {
   name: string;
-  /** Dimensions; a string is a symbolic dimension (the batch, with --dynamic-batch). */
-  shape: (number | string)[];
+  /** Dimensions; a string is a symbolic dimension (the batch, with --dynamic-batch); absent: not declared. */
+  shape?: (number | string)[];
   /** ONNX element type: 1 float, 7 int64. */
   elemType?: number;
 }

@@ -72,7 +72,7 @@ function valueInfo(v: OnnxValue): onnxProto.onnx.IValueInfoProto {
     type: {
       tensorType: {
         elemType: v.elemType ?? DataType.FLOAT,
-        shape: { dim: v.shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+        ...(v.shape ? { shape: { dim: v.shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } : {}),
       },
     },
   };
