@@ -10,6 +10,7 @@ import { readNpy } from '../../src/io/npy.js';
 import { loadNet, loadWeights } from '../../src/net/load.js';
 import { createSession, runSession } from '../../src/runtime/session.js';
 import { fixture } from '../helpers.js';
+import { compare } from './compare.js';
 
 interface Meta {
   inputs: string[];
@@ -17,19 +18,6 @@ interface Meta {
   reference: string;
   rtol: number;
   atol: number;
-}
-
-/** The largest violation of |a - b| <= atol + rtol * |b|, as a ratio (<= 1 passes), and where. */
-export function compare(actual: Float32Array, expected: Float32Array, rtol: number, atol: number): { worst: number; at: number; diff: number } {
-  let worst = 0;
-  let at = -1;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    const r = d / (atol + rtol * Math.abs(expected[i]));
-    if (!(r <= worst)) [worst, at, diff] = [r, i, d];
-  }
-  return { worst, at, diff };
 }
 
 const dir = fixture('onnx');
