@@ -65,18 +65,29 @@ interface JsonNode { fields?: Record<string, JsonField>; values?: Record<string,
 
 const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
 
-/** The package caffe of a .proto file in proto/, and the files it imports (paths relative to proto/). */
+const parsed = new Map<string, { pkg: JsonNode; imports: string[] }>();
+
+/** The package caffe of a .proto file in proto/, and the files it imports (paths relative to proto/); parsed once. */
 function parseProto(file: string): { pkg: JsonNode; imports: string[] } {
+  let result = parsed.get(file);
+  if (!result) {
+    result = parseProtoFile(file);
+    parsed.set(file, result);
+  }
+  return result;
+}
+
+function parseProtoFile(file: string): { pkg: JsonNode; imports: string[] } {
   const text = readFileSync(PROTO_DIR + file, 'utf8');
-  let parsed: protobuf.IParserResult;
+  let result: protobuf.IParserResult;
   try {
-    parsed = protobuf.parse(text, { keepCase: true });
+    result = protobuf.parse(text, { keepCase: true });
   } catch (e) {
     throw new CaffeToolError(`cannot parse the schema proto/${file}: ${(e as Error).message}`);
   }
-  const pkg = (parsed.root.toJSON() as JsonNode).nested?.caffe;
+  const pkg = (result.root.toJSON() as JsonNode).nested?.caffe;
   if (!pkg) throw new CaffeToolError(`proto/${file} does not declare package caffe`);
-  return { pkg, imports: parsed.imports ?? [] };
+  return { pkg, imports: result.imports ?? [] };
 }
 
 /** A fork's patch applied to `base`: the patches it imports first (a fork built on another), then its own. */

@@ -10,4 +10,7 @@ export const absVal: LayerDef = {
     refuseInPlace(ctx);
     return sameAsInput(ctx);
   },
+  toOnnx(ctx) {
+    ctx.g.node('Abs', ctx.x, { outputs: ctx.y, name: ctx.name });
+  },
 };

@@ -12,4 +12,9 @@ export const batchReindex: LayerDef = {
     if (indices.length !== 1) throw new CaffeToolError(`the index bottom '${ctx.bottoms[1]}' must be 1-D (a list of item indices), got ${indices.length}-D`);
     return [[indices[0], ...data.slice(1)]];
   },
+  toOnnx(ctx) {
+    // Item i of the top is item static_cast<int>(indices[i]) of the data (the float cast to int64 truncates alike).
+    const index = ctx.g.node('Cast', [ctx.x[1]], { name: `${ctx.name}_index`, attrs: { to: 7 } });
+    ctx.g.node('Gather', [ctx.x[0], index], { outputs: ctx.y, name: ctx.name, attrs: { axis: 0 } });
+  },
 };

@@ -1,6 +1,7 @@
 // Bias: adds a learned blob (or a second input) broadcast over the input axes [axis, axis + num_axes),
 // default the channels. Same shape out.
-import { checkOperandInput, learnedOperandShape } from './broadcast-operand.js';
+import { broadcastOperand, checkOperandInput, learnedOperandShape } from './broadcast-operand.js';
+import { canonicalAxis } from './shape.js';
 import type { BlobSpec, LayerContext, LayerDef } from './types.js';
 
 function learned(ctx: LayerContext): BlobSpec[] {
@@ -23,4 +24,13 @@ export const bias: LayerDef = {
     return [[...ctx.inputs[0]]];
   },
   blobs: learned,
+  toOnnx(ctx) {
+    const [input, operand] = ctx.inputs;
+    // A scalar bias input applies from axis 0 whatever axis says.
+    const axis = operand?.length === 0 ? 0 : canonicalAxis(ctx.param('bias_param').num('axis'), input.length, 'bias_param.axis');
+    const term = operand
+      ? broadcastOperand(ctx, { input: ctx.x[1] }, operand, axis)
+      : broadcastOperand(ctx, { data: ctx.weights[0], what: 'bias' }, ctx.learned[0].shape, axis);
+    ctx.g.node('Add', [ctx.x[0], term], { outputs: ctx.y, name: ctx.name });
+  },
 };

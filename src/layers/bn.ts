@@ -3,10 +3,12 @@
 // more tops may take the batch mean and variance [1, C, 1, 1]. PSPNet: blobs scale (its "slope"), shift
 // (its "bias"), running mean and running variance, each [1, C, 1, 1], same shape out. Other dialects have no
 // BN of their own: the PSPNet layout is used, the one yjxiong/caffe and most other 4-blob BN forks share.
+import { float } from '../convert/onnx/graph.js';
 import { CaffeToolError } from '../errors.js';
+import { normalizeWithBatchStatistics, reduceMean } from './batch-norm.js';
 import { forkParam } from './fork-param.js';
 import { legacyShape } from './shape.js';
-import type { BlobSpec, LayerContext, LayerDef } from './types.js';
+import type { BlobSpec, LayerContext, LayerDef, OnnxContext } from './types.js';
 
 const segnetLike = (ctx: LayerContext) => ctx.dialect === 'segnet' || ctx.dialect === 'enet';
 
@@ -32,4 +34,58 @@ export const bn: LayerDef = {
     const roles = segnetLike(ctx) ? ['scale', 'shift'] : ['scale', 'shift', 'mean', 'variance'];
     return roles.map((role): BlobSpec => ({ role, shape: [1, c, 1, 1] }));
   },
+  toOnnx(ctx) {
+    if (segnetLike(ctx)) segnetToOnnx(ctx);
+    else pspnetToOnnx(ctx);
+  },
 };
+
+/**
+ * SegNet/ENet: INFERENCE is y = scale * x + shift (the statistics folded in beforehand). LEARN normalizes with
+ * the batch's statistics, at test too: var = E x^2 - (E x)^2 over N, H, W, and var_eps 1e-9 (hard-coded);
+ * the optional tops 1 and 2 are that mean and variance [1, C, 1, 1]. The input is seen as 4-D.
+ */
+function segnetToOnnx(ctx: OnnxContext): void {
+  const [, c, h, w] = legacyShape(ctx.inputs[0], 'BN');
+  const mode = forkParam(ctx, 'bn_param', ['segnet', 'enet']).str('bn_mode');
+  let x = ctx.x[0];
+  if (ctx.inputs[0].length !== 4) x = ctx.g.node('Reshape', [x, ctx.g.int64([0, c, h, w])], { name: `${ctx.name}_4d` });
+  const scale = ctx.g.initializer(`${ctx.name}_scale`, ctx.weights[0], [1, c, 1, 1]);
+  const shift = ctx.g.initializer(`${ctx.name}_shift`, ctx.weights[1], [1, c, 1, 1]);
+  if (mode === 'LEARN') {
+    const axes = [0, 2, 3];
+    const mean = reduceMean(ctx, x, axes, 'mean', ctx.y[1]);
+    const meanOfSquares = reduceMean(ctx, ctx.g.node('Mul', [x, x], { name: `${ctx.name}_square` }), axes, 'mean_square');
+    const variance = ctx.g.node('Sub', [meanOfSquares, ctx.g.node('Mul', [mean, mean], { name: `${ctx.name}_mean_squared` })], {
+      name: `${ctx.name}_variance`,
+      ...(ctx.y[2] ? { outputs: [ctx.y[2]] } : {}),
+    });
+    const std = ctx.g.node('Sqrt', [ctx.g.node('Add', [variance, ctx.g.float32([Math.fround(1e-9)], [])], { name: `${ctx.name}_eps` })], { name: `${ctx.name}_std` });
+    x = ctx.g.node('Div', [ctx.g.node('Sub', [x, mean], { name: `${ctx.name}_centre` }), std], { name: `${ctx.name}_normalize` });
+  } else if (mode !== 'INFERENCE') {
+    throw new CaffeToolError(`unknown bn_mode ${mode}`);
+  }
+  ctx.g.node('Add', [ctx.g.node('Mul', [x, scale], { name: `${ctx.name}_scale` }), shift], { outputs: [ctx.y[0]], name: ctx.name });
+}
+
+/**
+ * PSPNet: blobs [slope, bias, mean, variance]; at TEST (or frozen) the stored statistics, else the batch's (biased
+ * variance), normalized with bn_param.eps: y = slope * (x - mean) / sqrt(var + eps) + bias.
+ */
+function pspnetToOnnx(ctx: OnnxContext): void {
+  const p = forkParam(ctx, 'bn_param', ['pspnet']);
+  const input = ctx.inputs[0];
+  if (input.length < 2) throw new CaffeToolError(`BN normalizes over axis 1 (channels), so its input needs at least 2 axes, got ${input.length}`);
+  const c = input[1];
+  const eps = Math.fround(p.num('eps'));
+  const [slope, bias, mean, variance] = ctx.weights;
+  if (p.bool('frozen') || ctx.phase === 'TEST') {
+    const inputs = [ctx.x[0], ...[['slope', slope], ['bias', bias], ['mean', mean], ['var', variance]].map(([what, data]) => ctx.g.initializer(`${ctx.name}_${what}`, data as Float32Array, [c]))];
+    ctx.g.node('BatchNormalization', inputs, { outputs: ctx.y, name: ctx.name, attrs: { epsilon: float(eps) } });
+    return;
+  }
+  const shape = [c, ...Array(input.length - 2).fill(1)];
+  const normalized = normalizeWithBatchStatistics(ctx, ctx.x[0], eps);
+  const scaled = ctx.g.node('Mul', [normalized, ctx.g.initializer(`${ctx.name}_slope`, slope, shape)], { name: `${ctx.name}_slope` });
+  ctx.g.node('Add', [scaled, ctx.g.initializer(`${ctx.name}_bias`, bias, shape)], { outputs: ctx.y, name: ctx.name });
+}

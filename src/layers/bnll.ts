@@ -7,4 +7,9 @@ export const bnll: LayerDef = {
   bottoms: [1, 1],
   tops: [1, 1],
   outputShapes: sameAsInput,
+  toOnnx(ctx) {
+    // Caffe computes x + log(1 + exp(-x)) for x > 0, log(1 + exp(x)) otherwise: ONNX Runtime's Softplus takes the
+    // same two branches, so large inputs do not overflow.
+    ctx.g.node('Softplus', ctx.x, { outputs: ctx.y, name: ctx.name });
+  },
 };

@@ -2,7 +2,7 @@
 // [axis, axis + num_axes), or a second input whose shape must match those axes.
 import { CaffeToolError } from '../errors.js';
 import { canonicalAxis, formatShape } from './shape.js';
-import type { Shape } from './types.js';
+import type { OnnxContext, Shape } from './types.js';
 
 /** The learned operand's shape, as LayerSetUp creates it from one input; num_axes -1 runs to the last axis. */
 export function learnedOperandShape(input: Shape, axisParam: number, numAxes: number, param: string, what: string): Shape {
@@ -28,4 +28,18 @@ export function checkOperandInput(input: Shape, operand: Shape, axisParam: numbe
       throw new CaffeToolError(`the ${what} input's axis ${i} is ${d} but the first input's axis ${axis + i} is ${input[axis + i]} (${what} ${formatShape(operand)} applied from axis ${axis} of ${formatShape(input)})`);
     }
   });
+}
+
+/**
+ * The operand as an ONNX value that broadcasts like Caffe's (outer, operand, inner) loops: the operand spans the
+ * input axes [axis, axis + its rank), so it gets trailing axes of size 1 for the input axes after that span
+ * (leading ones broadcast by themselves). A learned blob is stored in that shape; an input is unsqueezed.
+ */
+export function broadcastOperand(ctx: OnnxContext, operand: { input: string } | { data: Float32Array; what: string }, span: Shape, axis: number): string {
+  const trailing = ctx.inputs[0].length - axis - span.length;
+  const ones = Array.from({ length: trailing }, () => 1);
+  if ('data' in operand) return ctx.g.initializer(`${ctx.name}_${operand.what}`, operand.data, span.length ? [...span, ...ones] : []);
+  if (!span.length || !trailing) return operand.input;
+  const axes = ones.map((_, i) => span.length + i);
+  return ctx.g.node('Unsqueeze', [operand.input, ctx.g.int64(axes)], { name: `${ctx.name}_operand` });
 }

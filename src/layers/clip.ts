@@ -14,4 +14,12 @@ export const clip: LayerDef = {
     if (missing.length) throw new CaffeToolError(`clip_param.${missing.join(' and clip_param.')} must be given (required fields)`);
     return sameAsInput(ctx);
   },
+  toOnnx(ctx) {
+    const p = ctx.param('clip_param');
+    const [lo, hi] = [p.num('min'), p.num('max')];
+    // Caffe computes max(min, min(x, max)): with min > max every value becomes min. ONNX clips as
+    // min(max(x, min), max), which would give max there, so the upper bound is raised to min.
+    const bounds = [ctx.g.float32([lo], []), ctx.g.float32([Math.max(lo, hi)], [])];
+    ctx.g.node('Clip', [ctx.x[0], ...bounds], { outputs: ctx.y, name: ctx.name });
+  },
 };

@@ -27,4 +27,13 @@ export const concat: LayerDef = {
     });
     return [out];
   },
+  toOnnx(ctx) {
+    // One bottom: Caffe's top shares the bottom's data.
+    if (ctx.x.length === 1) {
+      ctx.g.node('Identity', ctx.x, { outputs: ctx.y, name: ctx.name });
+      return;
+    }
+    const axis = axisOrLegacyDim(ctx.param('concat_param'), ctx.inputs[0].length, 'concat_param', 'concat_dim');
+    ctx.g.node('Concat', ctx.x, { outputs: ctx.y, name: ctx.name, attrs: { axis } });
+  },
 };

@@ -31,4 +31,31 @@ export const crop: LayerDef = {
       return like[i];
     })];
   },
+  toOnnx(ctx) {
+    const [data] = ctx.inputs;
+    const out = ctx.outputs[0];
+    const p = ctx.param('crop_param');
+    const axis = canonicalAxis(p.num('axis'), data.length, 'crop_param.axis');
+    const offsets = p.list('offset');
+    const offsetOf = (i: number) => (offsets.length === 0 ? 0 : offsets[offsets.length === 1 ? 0 : i - axis]);
+    // A symbolic batch cropped (axis 0): its size is the reference's batch, read at run time.
+    const batchFromLike = ctx.dynamicBatch && axis === 0;
+    // Only the axes the crop changes, so that an axis it keeps needs no Slice at all.
+    const axes = out.map((_, i) => i).filter((i) => i >= axis && ((i === 0 && batchFromLike) || offsetOf(i) !== 0 || out[i] !== data[i]));
+    if (!axes.length) {
+      ctx.g.node('Identity', [ctx.x[0]], { outputs: ctx.y, name: ctx.name });
+      return;
+    }
+    const starts = ctx.g.int64(axes.map(offsetOf));
+    let ends = ctx.g.int64(axes.map((i) => offsetOf(i) + out[i]));
+    if (batchFromLike) {
+      // Shape's start/end came with opset 15.
+      const batch = ctx.g.opset >= 15
+        ? ctx.g.node('Shape', [ctx.x[1]], { name: `${ctx.name}_batch`, attrs: { end: 1 } })
+        : ctx.g.node('Slice', [ctx.g.node('Shape', [ctx.x[1]], { name: `${ctx.name}_shape` }), ctx.g.int64([0]), ctx.g.int64([1])], { name: `${ctx.name}_batch` });
+      const end0 = offsetOf(0) === 0 ? batch : ctx.g.node('Add', [batch, ctx.g.int64([offsetOf(0)])], { name: `${ctx.name}_batch_end` });
+      ends = axes.length === 1 ? end0 : ctx.g.node('Concat', [end0, ctx.g.int64(axes.slice(1).map((i) => offsetOf(i) + out[i]))], { name: `${ctx.name}_ends`, attrs: { axis: 0 } });
+    }
+    ctx.g.node('Slice', [ctx.x[0], starts, ends, ctx.g.int64(axes)], { outputs: ctx.y, name: ctx.name });
+  },
 };

@@ -1,7 +1,7 @@
 // Deconvolution (transposed convolution): out = s(in-1) + d(k-1)+1 - 2p per spatial axis;
 // weights [C_in, num_output/group, k...] (in and out swapped against Convolution), bias [num_output].
 import { CaffeToolError } from '../errors.js';
-import { convGeometry, deconvOutSize } from './conv-geometry.js';
+import { convAttrs, convGeometry, deconvOutSize } from './conv-geometry.js';
 import { count, formatShape } from './shape.js';
 import type { LayerContext, LayerDef } from './types.js';
 
@@ -32,5 +32,16 @@ export const deconvolution: LayerDef = {
   macs(ctx) {
     const g = geometry(ctx);
     return ctx.inputs.reduce((sum, input) => sum + count(input) * (g.numOutput / g.group) * count(g.kernel), 0);
+  },
+  toOnnx(ctx) {
+    const g = geometry(ctx);
+    if (g.axis !== 1) throw new CaffeToolError(`convolution_param.axis ${g.axis}: ONNX convolves with the channels on axis 1`);
+    // ONNX ConvTranspose keeps Caffe's weight layout [C_in, C_out/group, k...]; with symmetric pads and no
+    // output_padding its output size is Caffe's s(in-1) + d(k-1)+1 - 2p.
+    const w = ctx.g.initializer(`${ctx.name}_W`, ctx.weights[0], ctx.learned[0].shape);
+    const b = g.biasTerm ? [ctx.g.initializer(`${ctx.name}_b`, ctx.weights[1], ctx.learned[1].shape)] : [];
+    ctx.x.forEach((x, i) => {
+      ctx.g.node('ConvTranspose', [x, w, ...b], { outputs: [ctx.y[i]], name: ctx.name, attrs: convAttrs(g) });
+    });
   },
 };

@@ -11,6 +11,8 @@ export const detectionOutput: LayerDef = {
   param: 'detection_output_param',
   bottoms: [3, 4],
   tops: [1, 1],
+  noOnnx:
+    'DetectionOutput decodes boxes against the priors, runs non-maximum suppression per class and keeps the top_k best with a data-dependent number of rows: no standard ONNX op does SSD\'s decoding + NMS + keep_top_k exactly. Export the net up to its location, confidence and prior blobs (--blob NAME ...) and run this step outside the model',
   unknownShapeReason:
     'DetectionOutput keeps as many boxes as survive NMS on the data: its top is [1, 1, number kept, 7] (Caffe shows a placeholder 1x1x1x7 until the first forward pass)',
   outputShapes(ctx) {

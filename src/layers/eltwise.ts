@@ -1,6 +1,7 @@
 // Eltwise: element-wise PROD, SUM (optionally with one coefficient per bottom) or MAX of bottoms that all have
 // the same shape; the top has that shape.
 import { CaffeToolError } from '../errors.js';
+import { filledLikeInput } from './power.js';
 import { formatShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
@@ -26,5 +27,44 @@ export const eltwise: LayerDef = {
       }
     });
     return [[...first]];
+  },
+  toOnnx(ctx) {
+    const p = ctx.param('eltwise_param');
+    const op = p.str('operation');
+    const out = { outputs: ctx.y, name: ctx.name };
+    if (op === 'PROD') {
+      // Caffe multiplies left to right: ((x0 x1) x2) ...
+      let t = ctx.x[0];
+      ctx.x.slice(1).forEach((x, i) => {
+        t = ctx.g.node('Mul', [t, x], i === ctx.x.length - 2 ? out : { name: `${ctx.name}_mul` });
+      });
+      return;
+    }
+    if (op === 'MAX') {
+      ctx.g.node('Max', ctx.x, out);
+      return;
+    }
+    if (op !== 'SUM') throw new CaffeToolError(`unknown eltwise_param.operation ${op}`);
+    // SUM: Caffe adds coeff_i * x_i (axpy) for each bottom; BLAS axpy skips a 0 coefficient, so that bottom adds nothing.
+    const coeffs = p.list('coeff');
+    const terms = ctx.x.map((x, i) => ({ x, c: coeffs.length ? Math.fround(coeffs[i]) : 1 })).filter((t) => t.c !== 0);
+    if (!terms.length) {
+      filledLikeInput(ctx, 0);
+      return;
+    }
+    if (terms.length === 1) {
+      const [t] = terms;
+      if (t.c === 1) ctx.g.node('Identity', [t.x], out);
+      else ctx.g.node('Mul', [t.x, ctx.g.float32([t.c], [])], out);
+      return;
+    }
+    // Coefficients 1 and -1 (a difference of two bottoms): one Sub.
+    if (terms.length === 2 && terms[0].c * terms[1].c === -1 && Math.abs(terms[0].c) === 1) {
+      const [plus, minus] = terms[0].c === 1 ? terms : [terms[1], terms[0]];
+      ctx.g.node('Sub', [plus.x, minus.x], out);
+      return;
+    }
+    const scaled = terms.map((t) => (t.c === 1 ? t.x : ctx.g.node('Mul', [t.x, ctx.g.float32([t.c], [])], { name: `${ctx.name}_coeff` })));
+    ctx.g.node(scaled.length === 2 ? 'Add' : 'Sum', scaled, out);
   },
 };

@@ -25,4 +25,19 @@ export const embed: LayerDef = {
     const weight = { role: 'weight', shape: [g.k, g.n] };
     return g.bias ? [weight, { role: 'bias', shape: [g.n] }] : [weight];
   },
+  toOnnx(ctx) {
+    const g = geometry(ctx);
+    // Caffe copies row static_cast<int>(x) and then adds the bias to it (in float): the table with the bias
+    // already added gives the same values with one Gather.
+    let table = ctx.weights[0];
+    if (g.bias) {
+      const bias = ctx.weights[1];
+      table = new Float32Array(table.length);
+      for (let i = 0; i < table.length; i++) table[i] = ctx.weights[0][i] + bias[i % g.n];
+    }
+    const w = ctx.g.initializer(`${ctx.name}_W`, table, [g.k, g.n]);
+    // Float to int64 truncates toward zero, as the C++ cast does.
+    const index = ctx.g.node('Cast', ctx.x, { name: `${ctx.name}_index`, attrs: { to: 7 } });
+    ctx.g.node('Gather', [w, index], { outputs: ctx.y, name: ctx.name, attrs: { axis: 0 } });
+  },
 };

@@ -13,4 +13,19 @@ export const exp: LayerDef = {
     if (base !== -1 && !(base > 0)) throw new CaffeToolError(`exp_param.base must be positive (or -1 for e), got ${base}`);
     return sameAsInput(ctx);
   },
+  toOnnx(ctx) {
+    const p = ctx.param('exp_param');
+    const [base, scale, shift] = ['base', 'scale', 'shift'].map((f) => Math.fround(p.num(f)));
+    // Caffe's form, with its float constants: outer * exp(inner * x), inner = log(base) * scale and
+    // outer = base^shift (e^shift for base -1).
+    const inner = Math.fround((base === -1 ? 1 : Math.fround(Math.log(base))) * scale);
+    const outer = shift === 0 ? 1 : Math.fround(base === -1 ? Math.exp(shift) : Math.pow(base, shift));
+    const scaled = inner === 1 ? ctx.x[0] : ctx.g.node('Mul', [ctx.x[0], ctx.g.float32([inner], [])], { name: `${ctx.name}_scale` });
+    if (outer === 1) {
+      ctx.g.node('Exp', [scaled], { outputs: ctx.y, name: ctx.name });
+      return;
+    }
+    const e = ctx.g.node('Exp', [scaled], { name: `${ctx.name}_exp` });
+    ctx.g.node('Mul', [e, ctx.g.float32([outer], [])], { outputs: ctx.y, name: ctx.name });
+  },
 };

@@ -24,5 +24,6 @@ export const filter: LayerDef = {
     });
     return ctx.tops.map(() => undefined);
   },
+  noOnnx: 'a Filter layer keeps only the items whose selector value is non-zero: its output size depends on the data, and the ONNX export needs every shape before the net runs',
   unknownShapeReason: 'a Filter layer keeps only the items whose selector value is non-zero, so the size of its outputs\' first axis is known only when the net runs',
 };

@@ -55,4 +55,38 @@ export const interp: LayerDef = {
     if (out[0] <= 0 || out[1] <= 0) throw new CaffeToolError(`the output size ${out[0]}x${out[1]} must be positive`);
     return [[n, c, ...out]];
   },
+  toOnnx(ctx) {
+    const p = forkParam(ctx, 'interp_param', ['deeplab', 'pspnet']);
+    const [padBeg, padEnd] = [p.num('pad_beg'), p.num('pad_end')];
+    const [, c, h, w] = legacyShape(ctx.inputs[0], 'Interp');
+    const [, , oh, ow] = ctx.outputs[0];
+    let x = ctx.x[0];
+    if (ctx.inputs[0].length !== 4) x = ctx.g.node('Reshape', [x, ctx.g.int64([0, c, h, w])], { name: `${ctx.name}_4d` });
+    // caffe_cpu_interp2 reads the window that starts at -pad_beg on both axes and is H + pad_beg + pad_end high.
+    const [hEff, wEff] = [h + padBeg + padEnd, w + padBeg + padEnd];
+    if (padBeg || padEnd) {
+      const starts = ctx.g.int64([-padBeg, -padBeg]);
+      const ends = ctx.g.int64([h + padEnd, w + padEnd]);
+      x = ctx.g.node('Slice', [x, starts, ends, ctx.g.int64([2, 3])], { name: `${ctx.name}_crop` });
+    }
+    if (hEff === oh && wEff === ow) {
+      ctx.g.node('Identity', [x], { outputs: ctx.y, name: ctx.name });
+      return;
+    }
+    // Bilinear with the corners aligned: src = dst * (in - 1) / (out - 1), 0 for a 1-pixel output, clamped at the edge.
+    const attrs = { mode: 'linear', coordinate_transformation_mode: 'align_corners' };
+    if (ctx.g.opset >= 18) {
+      ctx.g.node('Resize', [x, '', '', ctx.g.int64([oh, ow])], { outputs: ctx.y, name: ctx.name, attrs: { ...attrs, axes: [2, 3] } });
+      return;
+    }
+    let sizes: string;
+    if (!ctx.dynamicBatch) sizes = ctx.g.int64([ctx.outputs[0][0], c, oh, ow]);
+    else {
+      const nc = ctx.g.opset >= 15
+        ? ctx.g.node('Shape', [x], { attrs: { start: 0, end: 2 }, name: `${ctx.name}_nc` })
+        : ctx.g.node('Slice', [ctx.g.node('Shape', [x], { name: `${ctx.name}_shape` }), ctx.g.int64([0]), ctx.g.int64([2])], { name: `${ctx.name}_nc` });
+      sizes = ctx.g.node('Concat', [nc, ctx.g.int64([oh, ow])], { attrs: { axis: 0 }, name: `${ctx.name}_sizes` });
+    }
+    ctx.g.node('Resize', [x, '', '', sizes], { outputs: ctx.y, name: ctx.name, attrs });
+  },
 };

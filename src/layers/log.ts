@@ -15,4 +15,19 @@ export const log: LayerDef = {
     if (base === 1) throw new CaffeToolError('log_param.base cannot be 1: log(1) = 0 and Caffe divides by it');
     return sameAsInput(ctx);
   },
+  toOnnx(ctx) {
+    const p = ctx.param('log_param');
+    const [base, scale, shift] = ['base', 'scale', 'shift'].map((f) => Math.fround(p.num(f)));
+    // Caffe's steps with its float constants: scale, shift, log, then times 1/log(base).
+    const baseScale = base === -1 ? 1 : Math.fround(1 / Math.fround(Math.log(base)));
+    let t = ctx.x[0];
+    if (scale !== 1) t = ctx.g.node('Mul', [t, ctx.g.float32([scale], [])], { name: `${ctx.name}_scale` });
+    if (shift !== 0) t = ctx.g.node('Add', [t, ctx.g.float32([shift], [])], { name: `${ctx.name}_shift` });
+    if (baseScale === 1) {
+      ctx.g.node('Log', [t], { outputs: ctx.y, name: ctx.name });
+      return;
+    }
+    const l = ctx.g.node('Log', [t], { name: `${ctx.name}_log` });
+    ctx.g.node('Mul', [l, ctx.g.float32([baseScale], [])], { outputs: ctx.y, name: ctx.name });
+  },
 };

@@ -11,6 +11,8 @@ export const lstm: LayerDef = {
   param: 'recurrent_param',
   bottoms: [2, 5],
   tops: [1, 3],
+  noOnnx:
+    'Caffe\'s LSTM resets its state wherever cont is 0, at any timestep, and orders its gates i, f, o, g: ONNX LSTM has neither the mid-sequence resets nor that layout, and unrolling the steps is not implemented',
   outputShapes: (ctx) => recurrentOutputs(recurrentGeometry(ctx, STATES)),
   blobs(ctx) {
     const g = recurrentGeometry(ctx, STATES);

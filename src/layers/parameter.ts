@@ -13,4 +13,9 @@ export const parameter: LayerDef = {
   tops: [1, 1],
   outputShapes: (ctx) => [shape(ctx)],
   blobs: (ctx) => [{ role: 'value', shape: shape(ctx) }],
+  toOnnx(ctx) {
+    // A constant at inference: its blob, under the top's name.
+    const value = ctx.g.initializer(`${ctx.name}_value`, ctx.weights[0], ctx.learned[0].shape);
+    ctx.g.node('Identity', [value], { outputs: ctx.y, name: ctx.name });
+  },
 };

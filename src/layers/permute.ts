@@ -10,15 +10,25 @@ export const permute: LayerDef = {
   tops: [1, 1],
   outputShapes(ctx) {
     const input = ctx.inputs[0];
-    const order: number[] = [];
-    for (const axis of ctx.param('permute_param').list('order')) {
-      if (axis >= input.length) {
-        throw new CaffeToolError(`permute_param.order ${axis} is not an axis of the ${input.length}-D input (axes 0 to ${input.length - 1})`);
-      }
-      if (order.includes(axis)) throw new CaffeToolError(`permute_param.order names axis ${axis} twice`);
-      order.push(axis);
-    }
-    for (let axis = 0; axis < input.length; axis++) if (!order.includes(axis)) order.push(axis);
-    return [order.map((axis) => input[axis])];
+    return [permuteOrder(ctx.param('permute_param').list('order'), input.length).map((axis) => input[axis])];
+  },
+  toOnnx(ctx) {
+    const perm = permuteOrder(ctx.param('permute_param').list('order'), ctx.inputs[0].length);
+    if (perm.every((axis, i) => axis === i)) ctx.g.node('Identity', ctx.x, { outputs: ctx.y, name: ctx.name });
+    else ctx.g.node('Transpose', ctx.x, { outputs: ctx.y, name: ctx.name, attrs: { perm } });
   },
 };
+
+/** The full axis order: the listed axes, then the ones the list leaves out in their original order. */
+function permuteOrder(listed: number[], numAxes: number): number[] {
+  const order: number[] = [];
+  for (const axis of listed) {
+    if (axis >= numAxes) {
+      throw new CaffeToolError(`permute_param.order ${axis} is not an axis of the ${numAxes}-D input (axes 0 to ${numAxes - 1})`);
+    }
+    if (order.includes(axis)) throw new CaffeToolError(`permute_param.order names axis ${axis} twice`);
+    order.push(axis);
+  }
+  for (let axis = 0; axis < numAxes; axis++) if (!order.includes(axis)) order.push(axis);
+  return order;
+}

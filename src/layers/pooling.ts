@@ -3,7 +3,7 @@
 // the argmax mask SegNet's Upsample reads.
 import { CaffeToolError } from '../errors.js';
 import type { Params } from './params.js';
-import type { LayerDef, Shape } from './types.js';
+import type { LayerDef, OnnxContext, Shape } from './types.js';
 
 export interface PoolGeometry {
   kernel: [number, number];
@@ -70,54 +70,61 @@ export const pooling: LayerDef = {
     return ctx.tops.map(() => [...out]);
   },
   toOnnx(ctx) {
-    const input = ctx.inputs[0];
-    const out = ctx.outputs[0];
-    const g = poolGeometry(ctx.param('pooling_param'), input);
-    const [x] = ctx.x;
-    if (g.method === 'STOCHASTIC') {
-      // At test Caffe weights each value by itself: sum(x^2) / sum(x) over the window (the divisors cancel).
-      const attrs = windowAttrs(g, input, out);
-      const squares = ctx.g.node('AveragePool', [ctx.g.node('Mul', [x, x])], { attrs: { ...attrs, count_include_pad: 1 } });
-      const sums = ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 } });
-      ctx.g.node('Div', [squares, sums], { outputs: [ctx.y[0]], name: ctx.name });
-      return;
-    }
-    if (g.global && ctx.y.length === 1) {
-      ctx.g.node(g.method === 'MAX' ? 'GlobalMaxPool' : 'GlobalAveragePool', [x], { outputs: ctx.y, name: ctx.name });
-      return;
-    }
-    const attrs = windowAttrs(g, input, out);
-    if (g.method === 'MAX') {
-      if (ctx.y.length === 1) {
-        ctx.g.node('MaxPool', [x], { outputs: ctx.y, name: ctx.name, attrs });
-        return;
-      }
-      // The mask top: Caffe stores the plane-local index h*W + w as a float; ONNX gives the flat index.
-      const indices = ctx.g.unique(`${ctx.name}_indices`);
-      ctx.g.node('MaxPool', [x], { outputs: [ctx.y[0], indices], attrs, name: ctx.name });
-      const local = ctx.g.node('Mod', [indices, ctx.g.int64([input[2] * input[3]], [])]);
-      ctx.g.node('Cast', [local], { outputs: [ctx.y[1]], attrs: { to: 1 }, name: `${ctx.name}_mask` });
-      return;
-    }
-    // AVE: Caffe divides by the window clipped to the padded input [-pad, H + pad), not to the overhang that
-    // rounding up adds. Where no window reaches past H + pad that is ONNX's count_include_pad; elsewhere the
-    // k*k average is rescaled position by position.
-    const avg = ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 }, ...(overhangs(g, input, out) ? {} : { outputs: [ctx.y[0]], name: ctx.name }) });
-    if (!overhangs(g, input, out)) return;
-    const [oh, ow] = [out[2], out[3]];
-    const factor = new Float32Array(oh * ow);
-    for (let i = 0; i < oh; i++) {
-      for (let j = 0; j < ow; j++) {
-        const hs = i * g.stride[0] - g.pad[0];
-        const ws = j * g.stride[1] - g.pad[1];
-        const he = Math.min(hs + g.kernel[0], input[2] + g.pad[0]);
-        const we = Math.min(ws + g.kernel[1], input[3] + g.pad[1]);
-        factor[i * ow + j] = (g.kernel[0] * g.kernel[1]) / ((he - hs) * (we - ws));
-      }
-    }
-    ctx.g.node('Mul', [avg, ctx.g.initializer(`${ctx.name}_divisor`, factor, [1, 1, oh, ow])], { outputs: [ctx.y[0]], name: ctx.name });
+    poolingToOnnx(ctx, poolGeometry(ctx.param('pooling_param'), ctx.inputs[0]));
   },
 };
+
+/**
+ * One Caffe pooling as ONNX nodes: ctx.x[0] (shape ctx.inputs[0]) pooled with `g` into ctx.y (shape
+ * ctx.outputs[0]; a second name takes MAX's mask). SPP pools its pyramid levels with it.
+ */
+export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 'inputs' | 'outputs'>, g: PoolGeometry): void {
+  const input = ctx.inputs[0];
+  const out = ctx.outputs[0];
+  const [x] = ctx.x;
+  if (g.method === 'STOCHASTIC') {
+    // At test Caffe weights each value by itself: sum(x^2) / sum(x) over the window (the divisors cancel).
+    const attrs = windowAttrs(g, input, out);
+    const squares = ctx.g.node('AveragePool', [ctx.g.node('Mul', [x, x])], { attrs: { ...attrs, count_include_pad: 1 } });
+    const sums = ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 } });
+    ctx.g.node('Div', [squares, sums], { outputs: [ctx.y[0]], name: ctx.name });
+    return;
+  }
+  if (g.global && ctx.y.length === 1) {
+    ctx.g.node(g.method === 'MAX' ? 'GlobalMaxPool' : 'GlobalAveragePool', [x], { outputs: ctx.y, name: ctx.name });
+    return;
+  }
+  const attrs = windowAttrs(g, input, out);
+  if (g.method === 'MAX') {
+    if (ctx.y.length === 1) {
+      ctx.g.node('MaxPool', [x], { outputs: ctx.y, name: ctx.name, attrs });
+      return;
+    }
+    // The mask top: Caffe stores the plane-local index h*W + w as a float; ONNX gives the flat index.
+    const indices = ctx.g.unique(`${ctx.name}_indices`);
+    ctx.g.node('MaxPool', [x], { outputs: [ctx.y[0], indices], attrs, name: ctx.name });
+    const local = ctx.g.node('Mod', [indices, ctx.g.int64([input[2] * input[3]], [])]);
+    ctx.g.node('Cast', [local], { outputs: [ctx.y[1]], attrs: { to: 1 }, name: `${ctx.name}_mask` });
+    return;
+  }
+  // AVE: Caffe divides by the window clipped to the padded input [-pad, H + pad), not to the overhang that
+  // rounding up adds. Where no window reaches past H + pad that is ONNX's count_include_pad; elsewhere the
+  // k*k average is rescaled position by position.
+  const avg = ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 }, ...(overhangs(g, input, out) ? {} : { outputs: [ctx.y[0]], name: ctx.name }) });
+  if (!overhangs(g, input, out)) return;
+  const [oh, ow] = [out[2], out[3]];
+  const factor = new Float32Array(oh * ow);
+  for (let i = 0; i < oh; i++) {
+    for (let j = 0; j < ow; j++) {
+      const hs = i * g.stride[0] - g.pad[0];
+      const ws = j * g.stride[1] - g.pad[1];
+      const he = Math.min(hs + g.kernel[0], input[2] + g.pad[0]);
+      const we = Math.min(ws + g.kernel[1], input[3] + g.pad[1]);
+      factor[i * ow + j] = (g.kernel[0] * g.kernel[1]) / ((he - hs) * (we - ws));
+    }
+  }
+  ctx.g.node('Mul', [avg, ctx.g.initializer(`${ctx.name}_divisor`, factor, [1, 1, oh, ow])], { outputs: [ctx.y[0]], name: ctx.name });
+}
 
 /** ONNX pooling attributes that give Caffe's output size: explicit end pads, no ceil mode. */
 function windowAttrs(g: PoolGeometry, input: Shape, out: Shape): Record<string, number[]> {

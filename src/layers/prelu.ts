@@ -23,4 +23,12 @@ export const prelu: LayerDef = {
     const shared = ctx.param('prelu_param').bool('channel_shared');
     return [{ role: 'slope', shape: shared ? [] : [channels(ctx)] }];
   },
+  toOnnx(ctx) {
+    // ONNX PRelu broadcasts the slope from the right: one per channel on axis 1 is [C, 1, ...] (one 1 per axis after
+    // the channels); the shared slope is a scalar.
+    const rank = ctx.inputs[0].length;
+    const dims = ctx.learned[0].shape.length ? [channels(ctx), ...Array<number>(rank - 2).fill(1)] : [];
+    const slope = ctx.g.initializer(`${ctx.name}_slope`, ctx.weights[0], dims);
+    ctx.g.node('PRelu', [ctx.x[0], slope], { outputs: ctx.y, name: ctx.name });
+  },
 };

@@ -4,7 +4,7 @@
 import { CaffeToolError } from '../errors.js';
 import type { Params } from './params.js';
 import { legacyShape } from './shape.js';
-import type { LayerDef } from './types.js';
+import type { LayerDef, Shape } from './types.js';
 
 /** The boxes per position, counted as prior_box_layer.cpp counts them, with its parameter checks. */
 function priorCount(p: Params): number {
@@ -64,4 +64,64 @@ export const priorBox: LayerDef = {
     const [, , height, width] = legacyShape(ctx.inputs[0], 'PriorBox');
     return [[1, 2, height * width * numPriors * 4]];
   },
+  toOnnx(ctx) {
+    // The boxes depend only on the shapes: computed here and stored as a constant.
+    const boxes = priorBoxes(ctx.param('prior_box_param'), ctx.inputs);
+    ctx.g.node('Identity', [ctx.g.initializer(`${ctx.name}_priors`, boxes, ctx.outputs[0])], { outputs: ctx.y, name: ctx.name });
+  },
 };
+
+/**
+ * PriorBoxLayer::Forward_cpu with its float arithmetic: per position (h, w) and per min_size (truncated to an
+ * int, as Caffe reads it), the min_size box, then the sqrt(min_size * max_size) box, then one box per aspect
+ * ratio other than 1, each as (xmin, ymin, xmax, ymax) / image size; clipped to [0, 1] with clip; then the
+ * variances. The C++ expressions mix float and double: double intermediates, float results.
+ */
+function priorBoxes(p: Params, inputs: Shape[]): Float32Array {
+  const f = Math.fround;
+  const [, , layerH, layerW] = legacyShape(inputs[0], 'PriorBox');
+  const minSizes = p.list('min_size').map((m) => Math.trunc(f(m)));
+  const maxSizes = p.list('max_size').map((m) => Math.trunc(f(m)));
+  const ratios = [1];
+  for (const value of p.list('aspect_ratio')) {
+    const ar = f(value);
+    if (ratios.some((r) => Math.abs(f(ar - r)) < 1e-6)) continue;
+    ratios.push(ar);
+    if (p.bool('flip')) ratios.push(f(1 / ar));
+  }
+  let [imgH, imgW] = p.has('img_h') || p.has('img_w') ? [p.num('img_h'), p.num('img_w')] : p.has('img_size') ? [p.num('img_size'), p.num('img_size')] : [0, 0];
+  if (imgH === 0 || imgW === 0) [, , imgH, imgW] = legacyShape(inputs[1], 'PriorBox');
+  let [stepH, stepW] = p.has('step_h') || p.has('step_w') ? [f(p.num('step_h')), f(p.num('step_w'))] : p.has('step') ? [f(p.num('step')), f(p.num('step'))] : [0, 0];
+  if (stepH === 0 || stepW === 0) [stepH, stepW] = [f(imgH / layerH), f(imgW / layerW)];
+  const offset = f(p.num('offset'));
+  const numPriors = ratios.length * minSizes.length + maxSizes.length;
+  const dim = layerH * layerW * numPriors * 4;
+  const out = new Float32Array(2 * dim);
+  let i = 0;
+  const box = (cx: number, cy: number, bw: number, bh: number) => {
+    out[i++] = (cx - bw / 2) / imgW;
+    out[i++] = (cy - bh / 2) / imgH;
+    out[i++] = (cx + bw / 2) / imgW;
+    out[i++] = (cy + bh / 2) / imgH;
+  };
+  for (let h = 0; h < layerH; h++) {
+    for (let w = 0; w < layerW; w++) {
+      const cx = f(f(w + offset) * stepW);
+      const cy = f(f(h + offset) * stepH);
+      minSizes.forEach((min, s) => {
+        box(cx, cy, min, min);
+        const root = maxSizes.length ? Math.sqrt(min * maxSizes[s]) : min;
+        if (maxSizes.length) box(cx, cy, f(root), f(root));
+        for (const ar of ratios) {
+          if (Math.abs(ar - 1) < 1e-6) continue;
+          box(cx, cy, f(root * Math.sqrt(ar)), f(root / Math.sqrt(ar)));
+        }
+      });
+    }
+  }
+  if (p.bool('clip')) for (let d = 0; d < dim; d++) out[d] = Math.min(Math.max(out[d], 0), 1);
+  const variances = p.list('variance').map(f);
+  if (!variances.length) variances.push(f(0.1));
+  for (let d = 0; d < dim; d++) out[dim + d] = variances.length === 1 ? variances[0] : variances[d % 4];
+  return out;
+}

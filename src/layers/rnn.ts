@@ -12,6 +12,8 @@ export const rnn: LayerDef = {
   param: 'recurrent_param',
   bottoms: [2, 4],
   tops: [1, 2],
+  noOnnx:
+    'Caffe\'s RNN resets its state wherever cont is 0, at any timestep, and has a second (output) transform o = tanh(W_ho h + b_o): ONNX RNN has neither, and unrolling the steps is not implemented',
   outputShapes: (ctx) => recurrentOutputs(recurrentGeometry(ctx, STATES)),
   blobs(ctx) {
     const g = recurrentGeometry(ctx, STATES);

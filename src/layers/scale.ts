@@ -1,6 +1,7 @@
 // Scale: multiplies the first input by a learned blob (or by a second input) broadcast over the input axes
 // [axis, axis + num_axes), default the channels; bias_term adds a learned bias of the same span. Same shape out.
-import { checkOperandInput, learnedOperandShape } from './broadcast-operand.js';
+import { broadcastOperand, checkOperandInput, learnedOperandShape } from './broadcast-operand.js';
+import { canonicalAxis } from './shape.js';
 import type { BlobSpec, LayerContext, LayerDef } from './types.js';
 
 function learned(ctx: LayerContext): BlobSpec[] {
@@ -28,4 +29,20 @@ export const scale: LayerDef = {
     return [[...ctx.inputs[0]]];
   },
   blobs: learned,
+  toOnnx(ctx) {
+    const [input, operand] = ctx.inputs;
+    // A scalar scale input applies from axis 0 whatever axis says.
+    const axis = operand?.length === 0 ? 0 : canonicalAxis(ctx.param('scale_param').num('axis'), input.length, 'scale_param.axis');
+    const factor = operand
+      ? broadcastOperand(ctx, { input: ctx.x[1] }, operand, axis)
+      : broadcastOperand(ctx, { data: ctx.weights[0], what: 'scale' }, ctx.learned[0].shape, axis);
+    const b = operand ? 0 : 1;
+    if (ctx.learned.length === b) {
+      ctx.g.node('Mul', [ctx.x[0], factor], { outputs: ctx.y, name: ctx.name });
+      return;
+    }
+    const scaled = ctx.g.node('Mul', [ctx.x[0], factor], { name: `${ctx.name}_scale` });
+    const biasAxis = ctx.learned[b].shape.length ? axis : 0;
+    ctx.g.node('Add', [scaled, broadcastOperand(ctx, { data: ctx.weights[b], what: 'bias' }, ctx.learned[b].shape, biasAxis)], { outputs: ctx.y, name: ctx.name });
+  },
 };

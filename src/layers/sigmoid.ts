@@ -8,4 +8,7 @@ export const sigmoid: LayerDef = {
   bottoms: [1, 1],
   tops: [1, 1],
   outputShapes: sameAsInput,
+  toOnnx(ctx) {
+    ctx.g.node('Sigmoid', ctx.x, { outputs: ctx.y, name: ctx.name });
+  },
 };

@@ -10,4 +10,8 @@ export const split: LayerDef = {
     refuseInPlace(ctx);
     return sameAsInput(ctx);
   },
+  toOnnx(ctx) {
+    // ONNX values can be read any number of times: each top is the bottom under its own name.
+    ctx.y.forEach((y) => ctx.g.node('Identity', ctx.x, { outputs: [y], name: ctx.name }));
+  },
 };

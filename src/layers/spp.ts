@@ -2,7 +2,7 @@
 // (kernel ceil(H/2^l), stride = kernel, pad (kernel*2^l - H + 1)/2), flattens and concatenates the levels:
 // [N, C * sum of bins]. With pyramid_height 1 the single pooling output is the top itself: [N, C, 1, 1].
 import { CaffeToolError } from '../errors.js';
-import { pooledSize } from './pooling.js';
+import { type PoolGeometry, pooledSize, poolingToOnnx } from './pooling.js';
 import type { LayerDef } from './types.js';
 
 /** One level's pooling window on one axis, as SPPLayer::GetPoolingParam computes it. */
@@ -42,5 +42,31 @@ export const spp: LayerDef = {
     });
     if (height === 1) return [[n, c, ...levels[0]]];
     return [[n, c * levels.reduce((sum, [ph, pw]) => sum + ph * pw, 0)]];
+  },
+  toOnnx(ctx) {
+    const p = ctx.param('spp_param');
+    const height = p.num('pyramid_height');
+    const input = ctx.inputs[0];
+    const [n, c, h, w] = input;
+    // Each level is Caffe's own Pooling (CEIL rounding, AVE divisor rules) with the level's window, as SPPLayer
+    // sets it up; then Flatten and Concat on axis 1, as its inner layers do.
+    const levels = Array.from({ length: height }, (_, l) => {
+      const bins = 2 ** l;
+      const [wh, ww] = [levelWindow(h, bins), levelWindow(w, bins)];
+      const g: PoolGeometry = { kernel: [wh.kernel, ww.kernel], stride: [wh.kernel, ww.kernel], pad: [wh.pad, ww.pad], global: false, method: p.str('pool'), ceil: true };
+      const out = [n, c, pooledSize(h, wh.kernel, wh.kernel, wh.pad, true), pooledSize(w, ww.kernel, ww.kernel, ww.pad, true)];
+      return { g, out };
+    });
+    if (height === 1) {
+      poolingToOnnx({ ...ctx, outputs: [levels[0].out] }, levels[0].g);
+      return;
+    }
+    const flat = levels.map(({ g, out }, l) => {
+      const name = `${ctx.name}_level${l}`;
+      const pooled = ctx.g.unique(name);
+      poolingToOnnx({ g: ctx.g, name, x: ctx.x, y: [pooled], inputs: [input], outputs: [out] }, g);
+      return ctx.g.node('Flatten', [pooled], { attrs: { axis: 1 }, name: `${name}_flatten` });
+    });
+    ctx.g.node('Concat', flat, { outputs: ctx.y, attrs: { axis: 1 }, name: ctx.name });
   },
 };

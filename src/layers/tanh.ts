@@ -8,4 +8,7 @@ export const tanh: LayerDef = {
   bottoms: [1, 1],
   tops: [1, 1],
   outputShapes: sameAsInput,
+  toOnnx(ctx) {
+    ctx.g.node('Tanh', ctx.x, { outputs: ctx.y, name: ctx.name });
+  },
 };

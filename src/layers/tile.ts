@@ -19,4 +19,17 @@ export const tile: LayerDef = {
     out[axis] *= tiles;
     return [out];
   },
+  toOnnx(ctx) {
+    // Caffe copies the whole block from `axis` on `tiles` times per outer index: ONNX Tile on that one axis.
+    const p = ctx.param('tile_param');
+    const n = ctx.inputs[0].length;
+    const axis = canonicalAxis(p.num('axis'), n, 'tile_param.axis');
+    const tiles = p.num('tiles');
+    if (tiles === 1) {
+      ctx.g.node('Identity', ctx.x, { outputs: ctx.y, name: ctx.name });
+      return;
+    }
+    const repeats = Array.from({ length: n }, (_, i) => (i === axis ? tiles : 1));
+    ctx.g.node('Tile', [ctx.x[0], ctx.g.int64(repeats)], { outputs: ctx.y, name: ctx.name });
+  },
 };

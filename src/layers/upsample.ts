@@ -5,7 +5,7 @@ import { CaffeToolError } from '../errors.js';
 import { forkParam } from './fork-param.js';
 import type { Params } from './params.js';
 import { formatShape } from './shape.js';
-import type { LayerDef, Shape } from './types.js';
+import type { LayerDef, OnnxContext, Shape } from './types.js';
 
 /** SegNet's UpsampleLayer: LayerSetUp's parameter checks, then Reshape's shape checks and size rule. */
 function unpoolShape(p: Params, data: Shape, mask: Shape): Shape {
@@ -49,4 +49,44 @@ export const upsample: LayerDef = {
     if (scale < 1) throw new CaffeToolError(`upsample_param.scale must be at least 1, got ${scale}`);
     return [[...input.slice(0, -2), ...input.slice(-2).map((d) => d * scale)]];
   },
+  toOnnx(ctx) {
+    if (ctx.inputs.length === 2) {
+      unpoolToOnnx(ctx);
+      return;
+    }
+    // Nearest neighbour: out[..., h, w] = in[..., floor(h / s), floor(w / s)].
+    const scale = forkParam(ctx, 'upsample_param', ['segnet', 'enet']).num('scale');
+    const scales = ctx.g.float32(ctx.inputs[0].map((_, i) => (i < ctx.inputs[0].length - 2 ? 1 : scale)));
+    ctx.g.node('Resize', [ctx.x[0], '', scales], {
+      outputs: ctx.y,
+      name: ctx.name,
+      attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
+    });
+  },
 };
+
+/**
+ * SegNet's max-unpooling: a zero top, then top[n, c, mask[i]] = x[n, c, i] for every i of each plane, in order
+ * (where two indices coincide the later one wins, as in Caffe's loop; ONNX Runtime's ScatterElements writes in
+ * the same order). The mask holds plane-local indices h * W + w as floats, which is what the paired MAX Pooling
+ * exports. An index past the output plane fails in both Caffe and ONNX Runtime.
+ */
+function unpoolToOnnx(ctx: OnnxContext): void {
+  const [n, c] = ctx.inputs[0];
+  const [, , oh, ow] = ctx.outputs[0];
+  const planes = ctx.g.int64([0, 0, -1]);
+  const data = ctx.g.node('Reshape', [ctx.x[0], planes], { name: `${ctx.name}_planes` });
+  const mask = ctx.g.node('Cast', [ctx.x[1]], { attrs: { to: 7 }, name: `${ctx.name}_indices` });
+  const indices = ctx.g.node('Reshape', [mask, planes], { name: `${ctx.name}_index_planes` });
+  let shape: string;
+  if (!ctx.dynamicBatch) shape = ctx.g.int64([n, c, oh * ow]);
+  else {
+    const nc = ctx.g.opset >= 15
+      ? ctx.g.node('Shape', [ctx.x[0]], { attrs: { start: 0, end: 2 }, name: `${ctx.name}_nc` })
+      : ctx.g.node('Slice', [ctx.g.node('Shape', [ctx.x[0]], { name: `${ctx.name}_shape` }), ctx.g.int64([0]), ctx.g.int64([2])], { name: `${ctx.name}_nc` });
+    shape = ctx.g.node('Concat', [nc, ctx.g.int64([oh * ow])], { attrs: { axis: 0 }, name: `${ctx.name}_zeros_shape` });
+  }
+  const zeros = ctx.g.node('ConstantOfShape', [shape], { name: `${ctx.name}_zeros` });
+  const scattered = ctx.g.node('ScatterElements', [zeros, indices, data], { attrs: { axis: 2 }, name: ctx.name });
+  ctx.g.node('Reshape', [scattered, ctx.g.int64([0, 0, oh, ow])], { outputs: ctx.y, name: `${ctx.name}_reshape` });
+}
