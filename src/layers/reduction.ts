@@ -20,10 +20,12 @@ export const reduction: LayerDef = {
     const input = ctx.inputs[0];
     const axis = canonicalAxis(p.num('axis'), input.length, 'reduction_param.axis');
     const op = p.str('operation');
-    // MEAN is a sum too: Caffe multiplies it by coeff / dim (in float), as it multiplies the others by coeff.
-    const onnxOp = ({ SUM: 'ReduceSum', ASUM: 'ReduceL1', SUMSQ: 'ReduceSumSquare', MEAN: 'ReduceSum' } as Record<string, string>)[op];
+    // Caffe computes MEAN as a sum times coeff / dim (in float), as it multiplies the other sums by coeff. When
+    // the batch is symbolic and reduced too (axis 0), dim is only known at run time: ReduceMean, then coeff.
+    const runtimeMean = op === 'MEAN' && axis === 0 && ctx.dynamicBatch;
+    const onnxOp = runtimeMean ? 'ReduceMean' : ({ SUM: 'ReduceSum', ASUM: 'ReduceL1', SUMSQ: 'ReduceSumSquare', MEAN: 'ReduceSum' } as Record<string, string>)[op];
     if (!onnxOp) throw new CaffeToolError(`unknown reduction_param.operation ${op}`);
-    const coeff = Math.fround(op === 'MEAN' ? Math.fround(p.num('coeff')) / count(input, axis) : p.num('coeff'));
+    const coeff = Math.fround(op === 'MEAN' && !runtimeMean ? Math.fround(p.num('coeff')) / count(input, axis) : p.num('coeff'));
     // All axes from `axis` on; the top keeps the ones before it (none: a 0-D scalar).
     const axes = Array.from({ length: input.length - axis }, (_, i) => axis + i);
     // Reductions take their axes as an input from opset 18 on (ReduceSum from 13), as an attribute before.

@@ -2,9 +2,10 @@
 import type { LayerDef } from './types.js';
 
 export const silence: LayerDef = {
-  trainingOnly: true,
   type: 'Silence',
   bottoms: [1, Infinity],
   tops: [0, 0],
   outputShapes: () => [],
+  // Nothing to compute: the blobs it reads are consumed, so the export does not make them outputs.
+  toOnnx() {},
 };
