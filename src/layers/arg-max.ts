@@ -43,14 +43,20 @@ export const argMax: LayerDef = {
       // Along one axis: the values (out_max_val) or the indices, in the input's layout with that axis k long.
       const axis = canonicalAxis(p.num('axis'), input.length, 'argmax_param.axis');
       if (withValues) topValues(ctx, ctx.x[0], axis, k, out);
-      else ctx.g.node('Cast', [topIndices(ctx, ctx.x[0], axis, input[axis], k)], { ...out, attrs: { to: 1 } });
+      else ctx.g.node('Cast', [topIndices(ctx, ctx.x[0], axis, input[axis], k).indices], { ...out, attrs: { to: 1 } });
       return;
     }
     // Per item, over the values flattened from axis 1: [N, 1, k] indices, or [N, 2, k] indices then values,
     // padded with axes of size 1 up to the input's rank.
     const flat = input.length === 2 ? ctx.x[0] : ctx.g.node('Flatten', [ctx.x[0]], { name: `${ctx.name}_flatten`, attrs: { axis: 1 } });
-    const indices = ctx.g.node('Cast', [topIndices(ctx, flat, 1, count(input, 1), k)], { name: `${ctx.name}_float`, attrs: { to: 1 } });
-    const rows = withValues ? ctx.g.node('Concat', [indices, topValues(ctx, flat, 1, k, { name: `${ctx.name}_values` })], { name: `${ctx.name}_concat`, attrs: { axis: 1 } }) : indices;
+    const top = topIndices(ctx, flat, 1, count(input, 1), k);
+    const indices = ctx.g.node('Cast', [top.indices], { name: `${ctx.name}_float`, attrs: { to: 1 } });
+    if (!withValues) {
+      ctx.g.node('Reshape', [indices, ctx.g.int64([0, ...ctx.outputs[0].slice(1)])], out);
+      return;
+    }
+    const values = top.values ?? topValues(ctx, flat, 1, k, { name: `${ctx.name}_values` });
+    const rows = ctx.g.node('Concat', [indices, values], { name: `${ctx.name}_concat`, attrs: { axis: 1 } });
     ctx.g.node('Reshape', [rows, ctx.g.int64([0, ...ctx.outputs[0].slice(1)])], out);
   },
 };
@@ -61,16 +67,17 @@ type Out = { outputs?: string[]; name: string };
  * The indices of the k largest values along `axis`, as Caffe orders them: it sorts (value, index) pairs in
  * descending order, so among equal values the LAST index comes first. ONNX breaks ties the other way (lowest
  * index first), so ArgMax selects the last index, and TopK runs on the axis reversed (then i -> size - 1 - i).
+ * With k > 1 the TopK's values come along (the k largest, largest first).
  */
-function topIndices(ctx: OnnxContext, x: string, axis: number, size: number, k: number): string {
-  if (k === 1) return ctx.g.node('ArgMax', [x], { name: `${ctx.name}_argmax`, attrs: { axis, keepdims: 1, select_last_index: 1 } });
+function topIndices(ctx: OnnxContext, x: string, axis: number, size: number, k: number): { indices: string; values?: string } {
+  if (k === 1) return { indices: ctx.g.node('ArgMax', [x], { name: `${ctx.name}_argmax`, attrs: { axis, keepdims: 1, select_last_index: 1 } }) };
   const reversed = ctx.g.node('Slice', [x, ctx.g.int64([-1]), ctx.g.int64([INT64_MIN]), ctx.g.int64([axis]), ctx.g.int64([-1])], { name: `${ctx.name}_reverse` });
-  const [, idx] = ctx.g.nodeN('TopK', [reversed, ctx.g.int64([k])], 2, { name: `${ctx.name}_topk`, attrs: { axis, largest: 1, sorted: 1 } });
+  const [values, idx] = ctx.g.nodeN('TopK', [reversed, ctx.g.int64([k])], 2, { name: `${ctx.name}_topk`, attrs: { axis, largest: 1, sorted: 1 } });
   // The batch axis may be symbolic: then its size is read from the input.
   const last = axis === 0 && ctx.dynamicBatch
     ? ctx.g.node('Sub', [ctx.g.node('Slice', [ctx.g.node('Shape', [x], { name: `${ctx.name}_shape` }), ctx.g.int64([0]), ctx.g.int64([1])], { name: `${ctx.name}_batch` }), ctx.g.int64([1])], { name: `${ctx.name}_last` })
     : ctx.g.int64([size - 1], []);
-  return ctx.g.node('Sub', [last, idx], { name: `${ctx.name}_unreverse` });
+  return { indices: ctx.g.node('Sub', [last, idx], { name: `${ctx.name}_unreverse` }), values };
 }
 
 /** The k largest values along `axis`, largest first (ties do not matter for values). */

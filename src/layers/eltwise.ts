@@ -45,7 +45,8 @@ export const eltwise: LayerDef = {
       return;
     }
     if (op !== 'SUM') throw new CaffeToolError(`unknown eltwise_param.operation ${op}`);
-    // SUM: Caffe adds coeff_i * x_i (axpy) for each bottom; BLAS axpy skips a 0 coefficient, so that bottom adds nothing.
+    // SUM: Caffe adds coeff_i * x_i (axpy) for each bottom. Reference BLAS and OpenBLAS return at once from an axpy
+    // with coefficient 0, so such a bottom adds nothing (not even its NaNs): it is left out.
     const coeffs = p.list('coeff');
     const terms = ctx.x.map((x, i) => ({ x, c: coeffs.length ? Math.fround(coeffs[i]) : 1 })).filter((t) => t.c !== 0);
     if (!terms.length) {

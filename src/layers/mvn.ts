@@ -14,7 +14,6 @@ export const mvn: LayerDef = {
   toOnnx(ctx) {
     const p = ctx.param('mvn_param');
     const rank = ctx.inputs[0].length;
-    legacyShape(ctx.inputs[0], 'MVN');
     // Work on the legacy 4-D view: trailing axes of size 1 added.
     let x = ctx.x[0];
     if (rank < 4) x = ctx.g.node('Unsqueeze', [x, ctx.g.int64(range(rank, 4))], { name: `${ctx.name}_4d` });
