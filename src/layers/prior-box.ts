@@ -74,7 +74,7 @@ export const priorBox: LayerDef = {
 /**
  * PriorBoxLayer::Forward_cpu with its float arithmetic: per position (h, w) and per min_size (truncated to an
  * int, as Caffe reads it), the min_size box, then the sqrt(min_size * max_size) box, then one box per aspect
- * ratio other than 1, each as (xmin, ymin, xmax, ymax) / image size; clipped to [0, 1] with clip; then the
+ * ratio other than 1 (min_size * sqrt(ar) wide, min_size / sqrt(ar) high), each as (xmin, ymin, xmax, ymax) / image size; clipped to [0, 1] with clip; then the
  * variances. The C++ expressions mix float and double: double intermediates, float results.
  */
 function priorBoxes(p: Params, inputs: Shape[]): Float32Array {
@@ -110,11 +110,13 @@ function priorBoxes(p: Params, inputs: Shape[]): Float32Array {
       const cy = f(f(h + offset) * stepH);
       minSizes.forEach((min, s) => {
         box(cx, cy, min, min);
-        const root = maxSizes.length ? Math.sqrt(min * maxSizes[s]) : min;
-        if (maxSizes.length) box(cx, cy, f(root), f(root));
+        if (maxSizes.length) {
+          const side = f(Math.sqrt(min * maxSizes[s]));
+          box(cx, cy, side, side);
+        }
         for (const ar of ratios) {
           if (Math.abs(ar - 1) < 1e-6) continue;
-          box(cx, cy, f(root * Math.sqrt(ar)), f(root / Math.sqrt(ar)));
+          box(cx, cy, f(min * Math.sqrt(ar)), f(min / Math.sqrt(ar)));
         }
       });
     }

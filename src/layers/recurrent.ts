@@ -3,7 +3,7 @@
 // each [1, N, num_output]. The main output is [T, N, num_output].
 import { CaffeToolError } from '../errors.js';
 import { count, formatShape } from './shape.js';
-import type { LayerContext, Shape } from './types.js';
+import type { LayerContext, OnnxContext, Shape } from './types.js';
 
 export interface RecurrentGeometry {
   /** Timesteps and independent streams. */
@@ -58,4 +58,51 @@ export function recurrentGeometry(ctx: LayerContext, states: string[]): Recurren
 
 export function recurrentOutputs(g: RecurrentGeometry): Shape[] {
   return [[g.T, g.N, g.numOutput], ...Array.from({ length: g.exposedTops }, () => [1, g.N, g.numOutput])];
+}
+
+/** The values an unrolled recurrent net reads per timestep, built once for all of them. */
+export interface UnrolledInputs {
+  /** W_x x_t + b for t = 1..T, each [1, N, width]. */
+  xt: string[];
+  /** W_x_static x_static, [1, N, width], when there is a static input. */
+  xStatic?: string;
+  /** cont_t for t = 1..T, each [1, N, 1]. */
+  cont: string[];
+  /** The initial states given as bottoms (expose_hidden), in Caffe's order. */
+  states: string[];
+}
+
+/**
+ * RecurrentLayer's unrolled net, the part LSTM and RNN share: x (all timesteps at once) through the input
+ * InnerProduct (axis 2, weights [width, I], bias), the static input through its own (axis 1, no bias), both sliced
+ * or reshaped per timestep, and cont sliced per timestep. The timesteps are unrolled, so T must be fixed.
+ */
+export function unrollInputs(ctx: OnnxContext, g: RecurrentGeometry, width: number, wx: Float32Array, bx: Float32Array, wStatic?: Float32Array): UnrolledInputs {
+  if (ctx.dynamicBatch) {
+    throw new CaffeToolError(`${ctx.type} is exported with its ${g.T} timestep${g.T === 1 ? '' : 's'} unrolled, so its first axis (time, not the batch) must be fixed: export without --dynamic-batch`);
+  }
+  const { T, N } = g;
+  const flat = ctx.g.node('Reshape', [ctx.x[0], ctx.g.int64([T * N, g.inputDim])], { name: `${ctx.name}_x_flat` });
+  const w = ctx.g.initializer(`${ctx.name}_W_x`, wx, [width, g.inputDim]);
+  const b = ctx.g.initializer(`${ctx.name}_b`, bx, [width]);
+  const transformed = ctx.g.node('Gemm', [flat, w, b], { attrs: { transB: 1 }, name: `${ctx.name}_x_transform` });
+  const perStep = ctx.g.node('Reshape', [transformed, ctx.g.int64([T, N, width])], { name: `${ctx.name}_x_steps` });
+  const ones = ctx.g.int64(Array(T).fill(1));
+  const split = (x: string, what: string) => (T === 1 ? [x] : ctx.g.nodeN('Split', [x, ones], T, { attrs: { axis: 0 }, name: `${ctx.name}_${what}_slice` }));
+  const cont = ctx.g.node('Unsqueeze', [ctx.x[1], ctx.g.int64([2])], { name: `${ctx.name}_cont` });
+  const out: UnrolledInputs = { xt: split(perStep, 'x'), cont: split(cont, 'cont'), states: ctx.x.slice(2 + Number(wStatic !== undefined)) };
+  if (wStatic && g.staticDim !== undefined) {
+    const staticFlat = ctx.g.node('Flatten', [ctx.x[2]], { attrs: { axis: 1 }, name: `${ctx.name}_static_flat` });
+    const ws = ctx.g.initializer(`${ctx.name}_W_static`, wStatic, [width, g.staticDim]);
+    const st = ctx.g.node('Gemm', [staticFlat, ws], { attrs: { transB: 1 }, name: `${ctx.name}_static_transform` });
+    out.xStatic = ctx.g.node('Unsqueeze', [st, ctx.g.int64([0])], { name: `${ctx.name}_static` });
+  }
+  return out;
+}
+
+/** A [rows, cols] weight transposed at export time, for MatMul(h, W^T) on [1, N, cols] states. */
+export function transposedWeight(ctx: OnnxContext, w: Float32Array, rows: number, cols: number, what: string): string {
+  const t = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+  return ctx.g.initializer(`${ctx.name}_${what}_T`, t, [cols, rows]);
 }
