@@ -8,6 +8,7 @@ import { formatShape } from '../layers/shape.js';
 import type { OnnxContext, Shape } from '../layers/types.js';
 import type { Net, NetBlob, NetLayer } from '../net/net.js';
 import { OnnxGraph, type OnnxValue } from './onnx/graph.js';
+import { foldConvAffine } from './onnx/fold.js';
 import { encodeModel } from './onnx/model.js';
 
 export const DEFAULT_OPSET = 17;
@@ -21,6 +22,8 @@ export interface ExportOptions {
   dynamicBatch?: boolean;
   /** Blobs to output (their last version) instead of the ones no layer reads. */
   outputs?: string[];
+  /** Fold BatchNorm/Scale/Bias into the convolution before them (default true). */
+  fold?: boolean;
 }
 
 export interface OnnxExport {
@@ -76,6 +79,7 @@ export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
       g.outputs.push({ name: names.get(b)!, ...(dynamicBatch ? {} : { shape: valueShape(b, false) }) });
     }
   }
+  if (opts.fold ?? true) foldConvAffine(g);
   const model = encodeModel(g, { name: net.name, producerVersion: VERSION, doc: `Exported by caffe-tool from the Caffe net '${net.name}' (${net.dialect}, ${net.state.phase})` });
   return { model, inputs: g.inputs, outputs: g.outputs, skipped };
 }
