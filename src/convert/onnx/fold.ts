@@ -5,39 +5,54 @@
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './graph.js';
 
 export function foldConvAffine(g: OnnxGraph): number {
+  const consumers = new Map<string, OnnxNode[]>();
+  for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  const init = new Map(g.initializers.map((t) => [t.name, t]));
+  const removed = new Set<OnnxNode>();
   let folded = 0;
-  for (let changed = true; changed; ) {
-    changed = false;
-    const consumers = new Map<string, OnnxNode[]>();
-    for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-    const outputs = new Set(g.outputs.map((o) => o.name));
-    const init = new Map(g.initializers.map((t) => [t.name, t]));
-    for (const conv of g.nodes) {
-      if (conv.op !== 'Conv' || conv.outputs.length !== 1 || outputs.has(conv.outputs[0])) continue;
-      const next = consumers.get(conv.outputs[0]) ?? [];
-      if (next.length !== 1) continue;
-      const w = init.get(conv.inputs[1]);
-      if (!w || !(w.data instanceof Float32Array)) continue;
-      const channels = w.dims[0];
-      const affine = channelAffine(next[0], conv.outputs[0], init, channels, w.dims.length - 2);
-      if (!affine) continue;
-      const b = conv.inputs[2] !== undefined ? init.get(conv.inputs[2]) : undefined;
-      if (conv.inputs[2] !== undefined && !(b?.data instanceof Float32Array)) continue;
-      const perChannel = w.data.length / channels;
-      const weight = new Float32Array(w.data.length);
-      const bias = new Float32Array(channels);
+  for (const conv of g.nodes) {
+    if (conv.op !== 'Conv' || conv.outputs.length !== 1) continue;
+    const w = init.get(conv.inputs[1]);
+    const b = conv.inputs[2] !== undefined ? init.get(conv.inputs[2]) : undefined;
+    if (!(w?.data instanceof Float32Array) || (conv.inputs[2] !== undefined && !(b?.data instanceof Float32Array))) continue;
+    const channels = w.dims[0];
+    // Compose the chain of per-channel steps after the conv: y = scale * conv + shift.
+    const scale = new Float64Array(channels).fill(1);
+    const shift = new Float64Array(channels);
+    let out = conv.outputs[0];
+    const chain: OnnxNode[] = [];
+    for (;;) {
+      const next = consumers.get(out) ?? [];
+      if (next.length !== 1 || outputs.has(out)) break;
+      const step = channelAffine(next[0], out, init, channels, w.dims.length - 2);
+      if (!step) break;
       for (let o = 0; o < channels; o++) {
-        for (let k = 0; k < perChannel; k++) weight[o * perChannel + k] = w.data[o * perChannel + k] * affine.scale[o];
-        bias[o] = (b ? (b.data as Float32Array)[o] : 0) * affine.scale[o] + affine.shift[o];
+        scale[o] *= step.scale[o];
+        shift[o] = step.scale[o] * shift[o] + step.shift[o];
       }
-      conv.inputs = [conv.inputs[0], g.initializer(`${conv.name}_W_folded`, weight, w.dims), g.initializer(`${conv.name}_b_folded`, bias, [channels])];
-      conv.outputs = [...next[0].outputs];
-      g.nodes.splice(g.nodes.indexOf(next[0]), 1);
-      dropUnused(g);
-      folded++;
-      changed = true;
-      break;
+      chain.push(next[0]);
+      out = next[0].outputs[0];
     }
+    if (!chain.length) continue;
+    const src = w.data;
+    const perChannel = src.length / channels;
+    const weight = new Float32Array(src.length);
+    const bias = new Float32Array(channels);
+    for (let o = 0; o < channels; o++) {
+      const a = scale[o];
+      for (let k = o * perChannel, end = k + perChannel; k < end; k++) weight[k] = src[k] * a;
+      bias[o] = (b ? (b.data as Float32Array)[o] : 0) * a + shift[o];
+    }
+    conv.inputs = [conv.inputs[0], g.initializer(`${conv.name}_W_folded`, weight, w.dims), g.initializer(`${conv.name}_b_folded`, bias, [channels])];
+    conv.outputs = [out];
+    for (const n of chain) removed.add(n);
+    folded += chain.length;
+  }
+  if (folded) {
+    const kept = g.nodes.filter((n) => !removed.has(n));
+    g.nodes.splice(0, g.nodes.length, ...kept);
+    dropUnused(g);
   }
   return folded;
 }
