@@ -6,10 +6,11 @@ import { lintNet } from '../net/lint.js';
 import { loadNet, loadWeights } from '../net/load.js';
 import { summarize, type LayerRow } from '../net/summary.js';
 import { lintWeights } from '../net/weights.js';
-import { BAD_DATA } from '../errors.js';
+import { BAD_DATA, usageError } from '../errors.js';
 import { notice, parseInputShapes, parsePhase } from './common.js';
 
 interface InfoOptions {
+  model?: string;
   weights?: string;
   phase?: string;
   stage?: string[];
@@ -23,7 +24,8 @@ export function register(program: Command): void {
   program
     .command('info')
     .description('show a net: layers, blobs, output shapes, learned parameters and MACs; check and lint weights')
-    .argument('<model>', 'the net: a .prototxt (or a .caffemodel, which holds its definition)')
+    .argument('[model]', 'the net: a .prototxt (or a .caffemodel, which holds its definition)')
+    .option('--model <file>', 'the net, as Caffe\'s -model flag gives it')
     .option('--weights <file>', 'a .caffemodel to check against the net: blob counts, shapes and values')
     .option('--phase <phase>', 'train or test', 'test')
     .option('--stage <name...>', 'net stages (for include/exclude rules)')
@@ -31,7 +33,9 @@ export function register(program: Command): void {
     .option('--input <name=N,C,H,W...>', 'the shape of an input or data-layer top (data read from a database has none in the net)')
     .option('--dialect <name>', 'read the model as this Caffe fork')
     .option('--json', 'print one JSON document')
-    .action((model: string, opts: InfoOptions) => {
+    .action((positional: string | undefined, opts: InfoOptions) => {
+      const model = positional ?? opts.model;
+      if (!model) throw usageError('info needs the net: caffe-tool info MODEL.prototxt');
       const dialect = opts.dialect === undefined ? undefined : checkDialect(opts.dialect);
       const { net, param } = loadNet(model, {
         phase: parsePhase(opts.phase), stages: opts.stage, level: opts.level === undefined ? undefined : Number(opts.level), dialect,

@@ -6,8 +6,8 @@ import { canonicalAxis, count } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const accuracy: LayerDef = {
-  trainingOnly: true,
   type: 'Accuracy',
+  trainingOnly: true,
   param: 'accuracy_param',
   bottoms: [2, 2],
   // Caffe's header misspells MaxTopBlobs (MaxTopBlos), so Caffe itself lets a third top through unshaped.

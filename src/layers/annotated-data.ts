@@ -4,8 +4,8 @@
 import type { LayerDef } from './types.js';
 
 export const annotatedData: LayerDef = {
-  source: true,
   type: 'AnnotatedData',
+  source: true,
   param: 'annotated_data_param',
   bottoms: [0, 0],
   tops: [1, Infinity],

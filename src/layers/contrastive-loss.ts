@@ -6,8 +6,8 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const contrastiveLoss: LayerDef = {
-  trainingOnly: true,
   type: 'ContrastiveLoss',
+  trainingOnly: true,
   param: 'contrastive_loss_param',
   bottoms: [3, 3],
   tops: [1, 1],

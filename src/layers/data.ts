@@ -4,8 +4,8 @@ import { batchSize } from './data-params.js';
 import type { LayerDef } from './types.js';
 
 export const data: LayerDef = {
-  source: true,
   type: 'Data',
+  source: true,
   param: 'data_param',
   bottoms: [0, 0],
   tops: [1, 2],

@@ -8,8 +8,8 @@ import { forkParam } from './fork-param.js';
 import type { LayerDef, Shape } from './types.js';
 
 export const denseImageData: LayerDef = {
-  source: true,
   type: 'DenseImageData',
+  source: true,
   param: 'dense_image_data_param',
   bottoms: [0, 0],
   tops: [2, 2],

@@ -6,8 +6,8 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const detectionEvaluate: LayerDef = {
-  trainingOnly: true,
   type: 'DetectionEvaluate',
+  trainingOnly: true,
   param: 'detection_evaluate_param',
   // SSD's header misspells ExactNumBottomBlobs (ExactBottomBlobs), so Caffe counts nothing; it reads bottoms 0 and 1.
   bottoms: [2, Infinity],

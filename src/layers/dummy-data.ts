@@ -5,8 +5,8 @@ import type { Message } from '../io/message.js';
 import type { LayerDef, Shape } from './types.js';
 
 export const dummyData: LayerDef = {
-  source: true,
   type: 'DummyData',
+  source: true,
   param: 'dummy_data_param',
   bottoms: [0, 0],
   tops: [1, Infinity],

@@ -6,8 +6,8 @@ import { count, formatShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const euclideanLoss: LayerDef = {
-  trainingOnly: true,
   type: 'EuclideanLoss',
+  trainingOnly: true,
   bottoms: [2, 2],
   tops: [1, 1],
   loss: true,

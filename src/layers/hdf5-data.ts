@@ -3,8 +3,8 @@
 import type { LayerDef } from './types.js';
 
 export const hdf5Data: LayerDef = {
-  source: true,
   type: 'HDF5Data',
+  source: true,
   param: 'hdf5_data_param',
   bottoms: [0, 0],
   tops: [1, Infinity],

@@ -5,8 +5,8 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const hdf5Output: LayerDef = {
-  trainingOnly: true,
   type: 'HDF5Output',
+  trainingOnly: true,
   param: 'hdf5_output_param',
   bottoms: [2, 2],
   tops: [0, 0],

@@ -4,8 +4,8 @@ import { lossTop } from './loss-layer.js';
 import type { LayerDef } from './types.js';
 
 export const hingeLoss: LayerDef = {
-  trainingOnly: true,
   type: 'HingeLoss',
+  trainingOnly: true,
   param: 'hinge_loss_param',
   bottoms: [2, 2],
   tops: [1, 1],

@@ -29,8 +29,8 @@ function transformedSize(ctx: LayerContext, image: Size): Size {
 }
 
 export const imageData: LayerDef = {
-  source: true,
   type: 'ImageData',
+  source: true,
   param: 'image_data_param',
   bottoms: [0, 0],
   tops: [2, 2],

@@ -7,8 +7,8 @@ import { batchSize, imageChannels, newImageSize } from './data-params.js';
 import type { LayerDef, Shape } from './types.js';
 
 export const imageSegData: LayerDef = {
-  source: true,
   type: 'ImageSegData',
+  source: true,
   param: 'image_data_param',
   bottoms: [0, 0],
   // ExactNumTopBlobs 3 with AutoTopBlobs: Caffe creates the missing tops itself.

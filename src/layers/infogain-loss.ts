@@ -7,8 +7,8 @@ import { canonicalAxis, count, formatShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const infogainLoss: LayerDef = {
-  trainingOnly: true,
   type: 'InfogainLoss',
+  trainingOnly: true,
   param: 'infogain_loss_param',
   bottoms: [2, 3],
   tops: [1, 2],

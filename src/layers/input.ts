@@ -4,8 +4,8 @@ import type { Message } from '../io/message.js';
 import type { LayerDef } from './types.js';
 
 export const input: LayerDef = {
-  source: true,
   type: 'Input',
+  source: true,
   param: 'input_param',
   bottoms: [0, 0],
   tops: [1, Infinity],

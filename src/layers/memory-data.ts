@@ -4,8 +4,8 @@ import { CaffeToolError } from '../errors.js';
 import type { LayerDef } from './types.js';
 
 export const memoryData: LayerDef = {
-  source: true,
   type: 'MemoryData',
+  source: true,
   param: 'memory_data_param',
   bottoms: [0, 0],
   tops: [2, 2],

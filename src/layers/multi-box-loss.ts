@@ -8,8 +8,8 @@ import { legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const multiBoxLoss: LayerDef = {
-  trainingOnly: true,
   type: 'MultiBoxLoss',
+  trainingOnly: true,
   param: 'multibox_loss_param',
   bottoms: [4, 4],
   tops: [1, 1],

@@ -6,8 +6,8 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const multinomialLogisticLoss: LayerDef = {
-  trainingOnly: true,
   type: 'MultinomialLogisticLoss',
+  trainingOnly: true,
   bottoms: [2, 2],
   tops: [1, 1],
   loss: true,

@@ -5,8 +5,8 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const segAccuracy: LayerDef = {
-  trainingOnly: true,
   type: 'SegAccuracy',
+  trainingOnly: true,
   param: 'seg_accuracy_param',
   bottoms: [2, 2],
   tops: [1, 1],

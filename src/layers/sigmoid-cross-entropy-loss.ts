@@ -6,8 +6,8 @@ import { count, formatShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const sigmoidCrossEntropyLoss: LayerDef = {
-  trainingOnly: true,
   type: 'SigmoidCrossEntropyLoss',
+  trainingOnly: true,
   bottoms: [2, 2],
   tops: [1, 1],
   loss: true,

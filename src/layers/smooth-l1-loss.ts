@@ -6,8 +6,8 @@ import { formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const smoothL1Loss: LayerDef = {
-  trainingOnly: true,
   type: 'SmoothL1Loss',
+  trainingOnly: true,
   param: 'smooth_l1_loss_param',
   bottoms: [2, 4],
   tops: [1, 1],

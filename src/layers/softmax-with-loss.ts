@@ -17,8 +17,8 @@ function checkClassWeighting(ctx: LayerContext): void {
 }
 
 export const softmaxWithLoss: LayerDef = {
-  trainingOnly: true,
   type: 'SoftmaxWithLoss',
+  trainingOnly: true,
   param: 'softmax_param',
   bottoms: [2, 2],
   tops: [1, 2],

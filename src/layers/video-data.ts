@@ -6,8 +6,8 @@ import { forkParam } from './fork-param.js';
 import type { LayerDef } from './types.js';
 
 export const videoData: LayerDef = {
-  source: true,
   type: 'VideoData',
+  source: true,
   param: 'video_data_param',
   bottoms: [0, 0],
   tops: [1, Infinity],

@@ -6,8 +6,8 @@ import { batchSize } from './data-params.js';
 import type { LayerDef } from './types.js';
 
 export const windowData: LayerDef = {
-  source: true,
   type: 'WindowData',
+  source: true,
   param: 'window_data_param',
   bottoms: [0, 0],
   tops: [2, 2],

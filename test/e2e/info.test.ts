@@ -59,7 +59,8 @@ describe('caffe-tool info', () => {
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.phase, 'TRAIN');
     assert.deepEqual(doc.blobs.ip2, [64, 10]);
-    assert.equal(run('info', '-model', fixture('nets', 'lenet.prototxt')).code, 2); // info takes MODEL as an argument
+    assert.equal(run('info', '-model', fixture('nets', 'lenet.prototxt')).code, 0);
+    assert.equal(run('info').code, 2);
     assert.equal(run('info', fixture('nets', 'lenet.prototxt'), '--phase', 'deploy').code, 2);
   });
 });
