@@ -1,0 +1,109 @@
+// absorb-bn through the real command line: the files it writes, its report, --verify, and its refusals.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { blobData } from '../../src/io/blob.js';
+import { readCaffeFile, writeCaffeFile } from '../../src/io/files.js';
+import type { Message } from '../../src/io/message.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+const NET = `name: "small"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 5 dim: 5 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" param { lr_mult: 1 } convolution_param { num_output: 2 kernel_size: 3 bias_term: false } }
+layer { name: "bn1" type: "BatchNorm" bottom: "conv1" top: "bn1" batch_norm_param { eps: 0.001 } }
+layer { name: "sc1" type: "Scale" bottom: "bn1" top: "bn1" scale_param { bias_term: true } }
+layer { name: "relu1" type: "ReLU" bottom: "bn1" top: "bn1" }
+layer { name: "bn2" type: "BatchNorm" bottom: "bn1" top: "out" }
+`;
+
+const f32 = (data: number[], shape: number[]): Message => ({ shape: { dim: shape }, data: Float32Array.from(data) });
+
+function setup() {
+  const dir = tempDir();
+  const model = join(dir, 'net.prototxt');
+  const weights = join(dir, 'net.caffemodel');
+  writeFileSync(model, NET);
+  const param = readCaffeFile(model).message;
+  const blobs: Record<string, Message[]> = {
+    conv1: [f32(Array.from({ length: 36 }, (_, i) => Math.cos(i)), [2, 2, 3, 3])],
+    bn1: [f32([1, -2], [2]), f32([6, 3], [2]), f32([2], [1])],
+    sc1: [f32([1.5, 0.5], [2]), f32([0.25, -1], [2])],
+    bn2: [f32([0.5, 1], [2]), f32([4, 2], [2]), f32([0.5], [1])],
+  };
+  const layer = (param.layer as Message[]).map((l) => (blobs[l.name as string] ? { ...l, blobs: blobs[l.name as string] } : l));
+  writeCaffeFile(weights, { kind: 'net', dialect: 'bvlc', message: { ...param, layer } }, 'binary');
+  return { dir, model, weights, outModel: join(dir, 'folded.prototxt'), outWeights: join(dir, 'folded.caffemodel') };
+}
+
+describe('caffe-tool absorb-bn', () => {
+  it('folds, writes the definition as text and the definition + blobs as a caffemodel, and --verify agrees', () => {
+    const f = setup();
+    const r = run('absorb-bn', '--model', f.model, '--weights', f.weights, '--out-model', f.outModel, '--out-weights', f.outWeights, '--verify');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines[0], 'folded bn1 (BatchNorm) + sc1 (Scale) into conv1 (Convolution), which got a bias');
+    assert.match(lines[1], /^turned bn2 \(BatchNorm\) into one Scale layer: its input 'bn1' comes from ReLU layer 'relu1'/);
+    assert.equal(lines[2], '1 of 2 batch normalizations folded, 1 not (see above)');
+    const m = /^verify: out on random input of data 1x2x5x5: largest absolute difference (\S+), relative (\S+)/.exec(lines[3]);
+    assert.ok(m, lines[3]);
+    assert.ok(Number(m[1]) < 1e-5 && Number(m[2]) < 1e-5, lines[3]);
+    assert.match(lines[4], /^wrote .*folded\.prototxt \(\d+ bytes\) and .*folded\.caffemodel \(\d+ bytes\)$/);
+
+    const def = readCaffeFile(f.outModel);
+    assert.equal(def.encoding, 'text');
+    const layers = def.message.layer as Message[];
+    assert.deepEqual(layers.map((l) => `${l.name}:${l.type}`), ['data:Input', 'conv1:Convolution', 'relu1:ReLU', 'bn2:Scale']);
+    assert.ok(layers.every((l) => l.blobs === undefined));
+    assert.deepEqual(layers[1].top, ['bn1']);
+    assert.deepEqual(layers[1].param, [{ lr_mult: 1 }], 'params kept');
+    assert.equal((layers[1].convolution_param as Message).bias_term, true);
+    assert.equal(def.message.name, 'small');
+
+    const w = readCaffeFile(f.outWeights);
+    assert.equal(w.encoding, 'binary');
+    const wl = w.message.layer as Message[];
+    assert.deepEqual(wl.map((l) => ((l.blobs as Message[] | undefined) ?? []).length), [0, 2, 0, 2]);
+    // bn1: mean [0.5, -1], var [3, 1.5]; bn2 as a Scale: mean [1, 2], var [8, 4], eps 1e-5
+    const conv = wl[1].blobs as Message[];
+    const a0 = 1.5 / Math.sqrt(3 + 0.001);
+    const a1 = 0.5 / Math.sqrt(1.5 + 0.001);
+    const b = blobData(conv[1]);
+    assert.ok(Math.abs(b[0] - (0.25 - a0 * 0.5)) < 1e-6 && Math.abs(b[1] - (-1 + a1 * 1)) < 1e-6, `bias ${[...b]}`);
+    assert.ok(Math.abs(blobData(conv[0])[0] - a0 * Math.cos(0)) < 1e-6);
+    assert.ok(Math.abs(blobData(conv[0])[18] - a1 * Math.cos(18)) < 1e-6);
+    const s = wl[3].blobs as Message[];
+    const [g0, g1] = [1 / Math.sqrt(8 + 1e-5), 1 / Math.sqrt(4 + 1e-5)];
+    const [sa, sb] = [blobData(s[0]), blobData(s[1])];
+    assert.ok(Math.abs(sa[0] - g0) < 1e-7 && Math.abs(sa[1] - g1) < 1e-7 && Math.abs(sb[0] + g0) < 1e-7 && Math.abs(sb[1] + 2 * g1) < 1e-7);
+  });
+
+  it('--keep-unfoldable leaves the BN after the ReLU as it is', () => {
+    const f = setup();
+    const r = run('absorb-bn', '--model', f.model, '--weights', f.weights, '--out-model', f.outModel, '--out-weights', f.outWeights, '--keep-unfoldable');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /left bn2 \(BatchNorm\) as it is: its input 'bn1' comes from ReLU layer 'relu1'/);
+    assert.equal((readCaffeFile(f.outModel).message.layer as Message[])[3].type, 'BatchNorm');
+  });
+
+  it('never overwrites an input, needs every file, and names swapped files', () => {
+    const f = setup();
+    let r = run('absorb-bn', '--model', f.model, '--weights', f.weights, '--out-model', f.outModel, '--out-weights', f.weights);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /is the input file/);
+    r = run('absorb-bn', '--model', f.model, '--weights', f.weights, '--out-model', f.outModel);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /needs --model, --weights, --out-model and --out-weights/);
+    r = run('absorb-bn', '-model', f.weights, '-weights', f.model, '--out-model', f.outModel, '--out-weights', f.outWeights);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /swap/);
+    assert.ok(!existsSync(f.outModel) && !existsSync(f.outWeights), 'no output after a failure');
+  });
+});
