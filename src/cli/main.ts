@@ -2,11 +2,17 @@
 // The caffe-tool command line: one file per command in this folder; this one wires them and prints errors.
 import { Command, CommanderError } from 'commander';
 import { BAD_DATA, BAD_USAGE, CaffeToolError } from '../errors.js';
+import * as absorbBn from './absorb-bn.js';
 import { normaliseArgv } from './argv.js';
 import * as convert from './convert.js';
+import * as deploy from './deploy.js';
+import * as edit from './edit.js';
+import * as fcToConv from './fc-to-conv.js';
+import * as fromMatlab from './from-matlab.js';
 import * as info from './info.js';
 import * as run from './run.js';
 import * as time from './time.js';
+import * as toMatlab from './to-matlab.js';
 import * as toOnnx from './to-onnx.js';
 import * as upgrade from './upgrade.js';
 
@@ -16,8 +22,14 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces on errors')
     .showHelpAfterError()
     .exitOverride();
+  absorbBn.register(program);
   convert.register(program);
+  deploy.register(program);
+  edit.register(program);
+  fcToConv.register(program);
+  fromMatlab.register(program);
   info.register(program);
+  toMatlab.register(program);
   toOnnx.register(program);
   run.register(program);
   time.register(program);
