@@ -409,7 +409,15 @@ function findLayer(index: MatIndex, layer: NetLayer, map: LayerMap | undefined):
     }
     return undefined;
   });
-  if (found.every((v) => v === undefined)) return undefined;
+  if (found.every((v) => v === undefined)) {
+    // A variable named for the layer that is neither a struct nor a cell it can read (a v7.3 cell, a sparse
+    // array...): the weights are there, in a form caffe-tool does not read; say so rather than skip the layer.
+    if (whole?.value.kind === 'unsupported') {
+      index.used.add(whole.name);
+      throw unsupported(whole.value, `'${whole.name}'`, 'weights caffe-tool can read').within({ layer: name });
+    }
+    return undefined;
+  }
   return found.map((v, i) => {
     if (!v) {
       fail(`no variable for blob ${i} (${specs[i].role}): looked for ${blobNames(specs, i).map((s) => `${base}_${s}`).join(', ')}`,

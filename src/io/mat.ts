@@ -1,7 +1,7 @@
 // MATLAB MAT-files, level 5 (what MATLAB's save -v6/-v7 and scipy.io.savemat write): a 128-byte header, then
 // data elements. Read: numeric arrays of every class (double, single, int8..uint64, logical), char arrays,
 // struct and cell arrays, and zlib-compressed elements (miCOMPRESSED, v7). Written: numeric arrays, with or
-// without compression. A v7.3 file is HDF5 and is named as such. Anything else (sparse, objects, function
+// without compression. A v7.3 file is HDF5: src/io/mat73.ts reads it into the same MatFile. Anything else (sparse, objects, function
 // handles) is kept as `unsupported` and refused, with the variable and byte offset, only when it is used.
 import { readFileSync } from 'node:fs';
 import { deflateSync, inflateSync } from 'node:zlib';
@@ -58,6 +58,13 @@ const NUMERIC: Record<NumericClass, { mx: number; mi: number; make: (n: number) 
 interface Located {
   /** Byte offset of the array's element in the file (for arrays inside a compressed element: of that element). */
   offset: number;
+  /** For a v7.3 (HDF5) file: the array's HDF5 object path (/conv1_w, /conv1/w); offset is then 0. */
+  hdf5?: string;
+}
+
+/** Where an array is, for messages: its element's byte offset (v5) or its HDF5 object (v7.3). */
+export function arrayPlace(a: Located): string {
+  return a.hdf5 ? `HDF5 object ${a.hdf5}` : `element at byte ${a.offset}`;
 }
 
 /** A numeric (or logical) array: `data` in MATLAB's column-major order, dims as MATLAB reports them (size()). */
@@ -141,8 +148,8 @@ export function readMatFile(path: string): MatFile {
 export function parseMat(bytes: Uint8Array): MatFile {
   const version = matVersion(bytes);
   if (version === 'v7.3') {
-    throw new CaffeToolError('this is a MATLAB v7.3 MAT-file (HDF5 inside), which caffe-tool does not read yet', {
-      hint: "save it again as v7 (MATLAB: save(file, '-v7'); Python: scipy.io.savemat) and convert that",
+    throw new CaffeToolError('this is a MATLAB v7.3 MAT-file (HDF5 inside), which parseMat (MAT v5 bytes) does not read', {
+      hint: 'read the file with readAnyMatFile or readMat73File (src/io/mat73.ts)',
     });
   }
   if (version !== 'v5') {
@@ -425,7 +432,7 @@ class ElementReader {
 /** A numeric array's values as float32 (complex arrays are refused: a weight is real). */
 export function matToFloat32(a: MatArray, what: string): Float32Array {
   if (a.kind !== 'numeric') throw unsupported(a, what, 'a numeric array');
-  if (a.imag) throw new CaffeToolError(`${what} is complex (element at byte ${a.offset}); weights must be real`);
+  if (a.imag) throw new CaffeToolError(`${what} is complex (${arrayPlace(a)}); weights must be real`);
   if (a.data instanceof Float32Array) return a.data;
   const out = new Float32Array(a.data.length);
   for (let i = 0; i < out.length; i++) out[i] = Number(a.data[i]);
@@ -435,8 +442,10 @@ export function matToFloat32(a: MatArray, what: string): Float32Array {
 /** The error for an array that is not what the caller needs, naming it, its kind and its byte offset. */
 export function unsupported(a: MatArray, what: string, wanted: string): CaffeToolError {
   const is = a.kind === 'unsupported' ? a.what : a.kind === 'numeric' ? `a ${a.class} array` : `a ${a.kind} array`;
-  return new CaffeToolError(`${what} is ${is} (element at byte ${a.offset}), not ${wanted}`, {
-    hint: a.kind === 'unsupported' ? 'caffe-tool reads numeric, char, struct and cell arrays; convert it to a full single or double array in MATLAB' : undefined,
+  return new CaffeToolError(`${what} is ${is} (${arrayPlace(a)}), not ${wanted}`, {
+    hint: a.kind !== 'unsupported' ? undefined
+      : a.hdf5 ? "from a MAT v7.3 file caffe-tool reads numeric arrays and 1x1 structs of them: keep the weights in those, or save(file, '-v7') to keep cells"
+        : 'caffe-tool reads numeric, char, struct and cell arrays; convert it to a full single or double array in MATLAB',
   });
 }
 

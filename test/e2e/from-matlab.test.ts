@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readMatFile } from '../../src/io/mat.js';
+import { readAnyMatFile } from '../../src/io/mat73.js';
 import { fixture, fixtureValue, readFixture, ROOT, tempDir } from '../helpers.js';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -156,5 +157,75 @@ describe('caffe-tool to-matlab', () => {
     const r = run('from-matlab', '--model', M('tiny.prototxt'), '--weights', mat, '--out-weights', out);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(readFileSync(out).equals(EXPECTED));
+  });
+});
+
+describe('caffe-tool from-matlab, MAT v7.3 (HDF5) files', () => {
+  // fixtures/matlab/tiny73_*.mat: written by python3-h5py the way MATLAB's save -v7.3 lays them out (a 512-byte
+  // userblock holding the MATLAB header, each array transposed into a dataset with a MATLAB_class attribute).
+  const cases: [string, string[], RegExp][] = [
+    ['tiny73_reversed.mat', [], /conv1: weight 'conv1_w' 3x3x3x4 -> 4x3x3x3 \(reversed\), bias 'conv1_b' 4x1 -> 4 \(vector\)/],
+    ['tiny73_reversed.mat', ['--layout', 'reversed'], /ip1: weight 'ip1_w' 125x6 -> 6x125 \(reversed\)/],
+    ['tiny73_colmajor_z.mat', [], /conv2\/2x2: weight 'conv2_2x2_w' 5x4x2x2 -> 5x4x2x2 \(colmajor\)/],
+    ['tiny73_colmajor_z.mat', ['--layout', 'colmajor'], /ip1: weight 'ip1_w' 6x125 -> 6x125 \(colmajor\)/],
+    ['tiny73_struct.mat', [], /conv2\/2x2: weight 'conv2_2x2\.weights' 2x2x4x5 -> 5x4x2x2 \(reversed\), bias 'conv2_2x2\.bias'.*\n {2}ip1: weight 'ip1\.W' 6x125 -> 6x125 \(colmajor\)/],
+  ];
+  for (const [file, extra, line] of cases) {
+    it(`${file} ${extra.join(' ')} gives the caffemodel protobuf built from the same blobs`, () => {
+      const r = fromMatlab(M(file), ...extra);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /4 layers converted from a MAT-file/);
+      assert.match(r.stdout, line);
+      assert.ok(readFileSync(r.out).equals(EXPECTED), 'output differs from tiny_expected.caffemodel');
+    });
+  }
+
+  it('reads the arrays as the v5 reader does: MATLAB dims, column-major memory, struct fields in MATLAB_fields order', async () => {
+    const mat = await readAnyMatFile(M('tiny73_struct.mat'));
+    assert.match(mat.header, /^MATLAB 7\.3 MAT-file/);
+    const byName = new Map(mat.variables.map((v) => [v.name, v.value]));
+    assert.deepEqual([...byName.keys()].sort(), ['bn1', 'conv1', 'conv2_2x2', 'ip1', 'note']);
+    const conv1 = byName.get('conv1')!;
+    assert.ok(conv1.kind === 'struct');
+    assert.deepEqual(conv1.fields, ['w', 'b']);
+    const w = conv1.elements[0].get('w')!;
+    assert.ok(w.kind === 'numeric' && w.class === 'single');
+    assert.deepEqual(w.dims, [3, 3, 3, 4]);
+    // The matcaffe array's memory is the blob's row-major memory: value(0), value(1), ...
+    for (let i = 0; i < 108; i += 7) assert.equal(w.data[i], fixtureValue(i));
+    const bias = byName.get('conv2_2x2')!;
+    assert.ok(bias.kind === 'struct');
+    const b = bias.elements[0].get('bias')!;
+    assert.ok(b.kind === 'numeric' && b.class === 'double');
+    assert.deepEqual(b.dims, [5, 1]);
+    const note = byName.get('note')!;
+    assert.ok(note.kind === 'char');
+    assert.equal(note.text, 'caffe-tool fixture: a struct per layer');
+    assert.deepEqual(note.dims, [1, 38]);
+    // The same entry point still reads v5 files.
+    const v5 = await readAnyMatFile(M('tiny_reversed.mat'));
+    assert.equal(v5.variables.length, 9);
+  });
+
+  it('refuses a cell array, naming the layer, the variable and its HDF5 object; writes nothing', () => {
+    const r = fromMatlab(M('tiny73_cell.mat'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /tiny73_cell\.mat: layer 'ip1': 'ip1' is a cell array \(MAT v7\.3 keeps cells as references into #refs#.*\(HDF5 object \/ip1\)/);
+    assert.match(r.stderr, /hint: from a MAT v7\.3 file caffe-tool reads numeric arrays and 1x1 structs of them/);
+    assert.deepEqual(readdirSync(r.dir), []);
+  });
+
+  it('names the blob when a v7.3 array does not fit the forced layout, and a damaged file', () => {
+    const forced = fromMatlab(M('tiny73_reversed.mat'), '--layout', 'colmajor');
+    assert.equal(forced.code, 1);
+    assert.match(forced.stderr, /layer 'conv1': blob 0: weight 'conv1_w' is 3x3x3x4, the net expects 4x3x3x3 \(Caffe's order\) \(it would fit --layout reversed\)/);
+    const dir = tempDir();
+    const cut = join(dir, 'cut.mat');
+    writeFileSync(cut, readFixture('matlab', 'tiny73_reversed.mat').subarray(0, 2000));
+    const r = run('from-matlab', '--model', M('tiny.prototxt'), '--weights', cut, '--out-weights', join(dir, 'o.caffemodel'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cut\.mat: cannot open it as a MAT v7\.3 \(HDF5\) file: truncated file/);
+    assert.doesNotMatch(r.stderr, /HDF5-DIAG/);
+    assert.deepEqual(readdirSync(dir), ['cut.mat']);
   });
 });
