@@ -128,6 +128,13 @@ describe('real nets', () => {
     assert.equal(n.blob('rois'), null);
   });
 
+  it('SqueezeNet v1.1: 227 -> conv1 113 -> pool1 56 -> pool3 28 -> pool5 ceil(12.5)+1 = 14; 1,235,496 parameters', () => {
+    const n = shapes('squeezenet_v1.1_forresti_deploy.prototxt');
+    assert.deepEqual(n.blob('fire9/concat'), [1, 512, 14, 14]);
+    assert.deepEqual(n.blob('prob'), [1, 1000, 1, 1]);
+    assert.equal(n.params, 1235496);
+  });
+
   it('a broken copy of SqueezeNet (conv10 writes conv10-b) fails as Caffe would, with the blobs that exist', () => {
     assert.throws(() => loadNet(fixture('nets', 'squeezenet_v1.1_deploy.prototxt')), (e: CaffeToolError) => {
       assert.match(e.format(), /layer 'relu_conv10': bottom 'conv10' does not exist .*\n {2}hint: blobs available here: .*conv10-b/);
