@@ -47,7 +47,7 @@ export function readCaffeFile(path: string, opts: ReadOptions = {}): CaffeFile {
   }
   try {
     const head = src.read(0, Math.min(4096, src.size));
-    const encoding = checkEncoding(sniffEncoding(head), path, opts);
+    const encoding = checkEncoding(sniffEncoding(head), opts);
     const file = encoding === 'text'
       ? parseCaffeText(readFileSync(path, 'utf8'), { ...opts, file: path })
       : decodeCaffeSource(src, opts);
@@ -61,26 +61,26 @@ export function readCaffeFile(path: string, opts: ReadOptions = {}): CaffeFile {
 
 /** Read from bytes in memory (stdin, tests): text or binary as the content says. */
 export function readCaffeBytes(bytes: Uint8Array, opts: ReadOptions & { file?: string } = {}): CaffeFile {
-  const encoding = checkEncoding(sniffEncoding(bytes.subarray(0, 4096)), opts.file ?? 'input', opts);
-  if (encoding === 'text') return parseCaffeText(Buffer.from(bytes).toString('utf8'), opts);
   try {
+    const encoding = checkEncoding(sniffEncoding(bytes.subarray(0, 4096)), opts);
+    if (encoding === 'text') return parseCaffeText(Buffer.from(bytes).toString('utf8'), opts);
     return decodeCaffeSource(new BufferSource(bytes), opts);
   } catch (e) {
-    throw e instanceof CaffeToolError && opts.file ? e.within({ file: opts.file }) : e;
+    throw e instanceof CaffeToolError && opts.file && !e.where.file ? e.within({ file: opts.file }) : e;
   }
 }
 
-function checkEncoding(found: string, path: string, opts: ReadOptions): 'text' | 'binary' {
-  if (found === 'empty') throw new CaffeToolError(`${path} is empty`);
+function checkEncoding(found: string, opts: ReadOptions): 'text' | 'binary' {
+  if (found === 'empty') throw new CaffeToolError('the file is empty');
   if (found === 'hdf5' || found === 'mat') {
-    throw new CaffeToolError(`${path} is ${found === 'hdf5' ? 'an HDF5' : 'a MATLAB'} file, not a protobuf Caffe file`, {
+    throw new CaffeToolError(`this is ${found === 'hdf5' ? 'an HDF5' : 'a MATLAB'} file, not a protobuf Caffe file`, {
       hint: found === 'hdf5' ? 'HDF5 models (.h5) are not supported by this command yet' : 'MAT files are read by caffe-tool from-matlab',
     });
   }
   const enc = found as 'text' | 'binary';
   if (opts.encoding && opts.encoding !== enc) {
     const expected = opts.encoding === 'text' ? 'a text .prototxt' : 'a binary file (.caffemodel, .binaryproto)';
-    throw new CaffeToolError(`${path} is a ${enc} file, but ${expected} was expected here`, {
+    throw new CaffeToolError(`this is a ${enc} file, but ${expected} was expected here`, {
       hint: 'did you swap the model and the weights? The model is the text .prototxt, the weights the binary .caffemodel',
     });
   }

@@ -50,7 +50,7 @@ describe('caffe-tool info', () => {
   it('swapped model and weights are named', () => {
     const r = run('info', fixture('nets', 'tiny_bn.prototxt'), '--weights', fixture('nets', 'tiny_bn.prototxt'));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /is a text file, but a binary file .* was expected here\n {2}hint: did you swap the model and the weights/);
+    assert.match(r.stderr, /tiny_bn\.prototxt: this is a text file, but a binary file .* was expected here\n {2}hint: did you swap the model and the weights/);
   });
 
   it('phase, stage and Caffe\'s single-dash flags', () => {

@@ -51,9 +51,9 @@ describe('sniffing from content, not the extension', () => {
 
   it('names a swapped model and weights', () => {
     assert.throws(() => readCaffeFile(fixture('binary', 'lenet_weights.caffemodel'), { encoding: 'text' }),
-      formatted(/lenet_weights\.caffemodel is a binary file, but a text \.prototxt was expected here\n {2}hint: did you swap the model and the weights/));
+      formatted(/lenet_weights\.caffemodel: this is a binary file, but a text \.prototxt was expected here\n {2}hint: did you swap the model and the weights/));
     assert.throws(() => readCaffeFile(fixture('nets', 'lenet.prototxt'), { encoding: 'binary' }),
-      formatted(/lenet\.prototxt is a text file, but a binary file .* was expected here/));
+      formatted(/lenet\.prototxt: this is a text file, but a binary file .* was expected here/));
   });
 });
 
@@ -78,6 +78,6 @@ describe('bad binary input: a clear error, never a crash', () => {
     fails(junk, /^x\.caffemodel: /);
   });
   it('an empty file', () => {
-    assert.throws(() => readCaffeBytes(new Uint8Array(0), { file: 'e.caffemodel' }), /e\.caffemodel is empty/);
+    assert.throws(() => readCaffeBytes(new Uint8Array(0), { file: 'e.caffemodel' }), formatted(/^e\.caffemodel: the file is empty/));
   });
 });
