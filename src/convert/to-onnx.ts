@@ -49,11 +49,9 @@ export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
   const read = new Set<NetBlob>(exported.flatMap((l) => l.bottoms));
   const names = onnxNames(net, read);
   for (const b of net.blobVersions) {
-    if (isSource(net, b) && read.has(b)) {
-      g.inputs.push({ name: g.claim(names.get(b)!), shape: valueShape(b, dynamicBatch) });
-    }
+    g.claim(names.get(b)!);
+    if (isSource(net, b) && read.has(b)) g.inputs.push({ name: names.get(b)!, shape: valueShape(b, dynamicBatch) });
   }
-  for (const b of net.blobVersions) if (!g.inputs.some((i) => i.name === names.get(b))) g.claim(names.get(b)!);
 
   for (const l of exported) {
     const ctx = onnxContext(l, g, names, dynamicBatch, net);

@@ -2,10 +2,10 @@
 // parameters decode cleanly under. Text files: the dialects that know every field name used, then the types.
 import { CaffeToolError } from '../errors.js';
 import type { ByteSource } from './binary/source.js';
-import { LEN, VARINT } from './binary/wire.js';
+import { LEN, VARINT, walkField } from './binary/wire.js';
 import type { Message } from './message.js';
 import { DIALECTS, type Dialect, dialectSchema } from './schema.js';
-import { misfit, walkField } from './sniff.js';
+import { misfit } from './sniff.js';
 
 /** Layer types that only some forks have; a net using one is read with one of those forks' schemas. */
 export const FORK_LAYER_TYPES: Record<string, readonly Dialect[]> = {

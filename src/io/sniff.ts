@@ -1,6 +1,6 @@
 // Telling files apart from their content: text or binary (or HDF5, MAT), and which Caffe message a file holds.
 import type { ByteSource } from './binary/source.js';
-import { decodeString, I32, I64, isPackable, LEN, VARINT, wireTypeOf } from './binary/wire.js';
+import { decodeString, isPackable, LEN, walkField, wireTypeOf } from './binary/wire.js';
 import type { MessageInfo, Schema } from './schema.js';
 
 export type Encoding = 'text' | 'binary' | 'hdf5' | 'mat' | 'empty';
@@ -73,113 +73,38 @@ function topLevelNames(text: string): string[] {
 
 /**
  * How badly bytes[start,end) fit a message type: +1 for each unknown field number or string that is not
- * UTF-8, +4 for each wire-type clash, +100 (and stop) where the bytes do not even parse. Sub-messages up
- * to `maxNested` bytes are checked too, `depth` levels down; larger ones are taken as fitting.
+ * UTF-8, +4 for each wire-type clash, +100 (and stop) where the bytes do not even parse. Sub-messages up to
+ * 64 KiB are checked too, `depth` levels down; larger ones, and fields in `skip`, are taken as fitting. Only
+ * field heads are read from large values.
  */
 export function misfit(src: ByteSource, info: MessageInfo, start: number, end: number, depth: number, skip?: ReadonlySet<number>): number {
-  if (end - start > MAX_WHOLE) return misfitStreamed(src, info, start, end, depth, skip);
-  return misfitBytes(src.read(start, end - start), info, depth, skip);
-}
-
-const MAX_WHOLE = 1 << 16;
-
-function misfitStreamed(src: ByteSource, info: MessageInfo, start: number, end: number, depth: number, skip?: ReadonlySet<number>): number {
-  // Walk the fields reading only their heads; big values are not looked into.
   let score = 0;
   let pos = start;
   while (pos < end) {
-    const head = src.read(pos, Math.min(20, end - pos));
-    const r = walkField(head, 0);
+    const r = walkField(src.read(pos, Math.min(20, end - pos)), 0);
     if (!r) return score + 100;
+    const valueEnd = pos + (r.wire === LEN ? r.valueStart + r.length : r.valueEnd!);
+    if (valueEnd > end) return score + 100;
     const f = info.byNumber.get(r.number);
-    if (r.wire === LEN && r.valueEnd === undefined) {
-      const valueEnd = pos + r.valueStart + r.length;
-      if (valueEnd > end) return score + 100;
-      if (!skip?.has(r.number)) {
-        if (!f) score += 1;
-        else if (f.kind === 'message') score += depth > 0 && r.length <= MAX_WHOLE ? misfit(src, f.message!, pos + r.valueStart, valueEnd, depth - 1) : 0;
-        else if (wireTypeOf(f.kind) !== LEN && !(f.repeated && isPackable(f.kind))) score += 4;
-      }
-      pos = valueEnd;
-    } else {
-      if (!f) score += 1;
-      else if (wireTypeOf(f.kind) !== r.wire) score += 4;
-      pos += r.valueEnd!;
+    if (skip?.has(r.number)) {
+      // taken as fitting
+    } else if (!f) {
+      score += 1;
+    } else if (r.wire !== LEN) {
+      if (wireTypeOf(f.kind) !== r.wire) score += 4;
+    } else if (f.kind === 'message') {
+      if (depth > 0 && r.length <= MAX_NESTED) score += misfit(src, f.message!, pos + r.valueStart, valueEnd, depth - 1);
+    } else if (f.kind === 'string') {
+      if (r.length <= MAX_NESTED && typeof decodeString(src.read(pos + r.valueStart, r.length)) !== 'string') score += 1;
+    } else if (wireTypeOf(f.kind) !== LEN && !(f.repeated && isPackable(f.kind))) {
+      score += 4;
     }
-  }
-  return pos === end ? score : score + 100;
-}
-
-function misfitBytes(bytes: Uint8Array, info: MessageInfo, depth: number, skip?: ReadonlySet<number>): number {
-  let score = 0;
-  let pos = 0;
-  while (pos < bytes.length) {
-    const r = walkField(bytes, pos);
-    if (!r) return score + 100;
-    const f = info.byNumber.get(r.number);
-    if (r.wire === LEN) {
-      const valueEnd = pos + r.valueStart + r.length;
-      if (valueEnd > bytes.length) return score + 100;
-      if (!skip?.has(r.number)) {
-        if (!f) score += 1;
-        else if (f.kind === 'message') score += depth > 0 ? misfitBytes(bytes.subarray(pos + r.valueStart, valueEnd), f.message!, depth - 1) : 0;
-        else if (f.kind === 'string') score += typeof decodeString(bytes.subarray(pos + r.valueStart, valueEnd)) === 'string' ? 0 : 1;
-        else if (wireTypeOf(f.kind) !== LEN && !(f.repeated && isPackable(f.kind))) score += 4;
-      }
-      pos = valueEnd;
-    } else {
-      if (!f) score += 1;
-      else if (wireTypeOf(f.kind) !== r.wire) score += 4;
-      pos = pos + r.valueEnd!;
-      if (pos > bytes.length) return score + 100;
-    }
+    pos = valueEnd;
   }
   return score;
 }
 
-interface FieldHead {
-  number: number;
-  wire: number;
-  /** For LEN: where the value starts (relative to the field) and its length. */
-  valueStart: number;
-  length: number;
-  /** For other wire types: where the field ends (relative). */
-  valueEnd?: number;
-}
-
-/** Read one field's key (and length) at bytes[pos]; null when it is not a valid field. */
-export function walkField(bytes: Uint8Array, pos: number): FieldHead | null {
-  const key = varintAt(bytes, pos);
-  if (!key) return null;
-  const number = Math.floor(key.value / 8);
-  const wire = key.value % 8;
-  if (number === 0) return null;
-  const at = key.next - pos;
-  switch (wire) {
-    case VARINT: {
-      const v = varintAt(bytes, key.next);
-      return v ? { number, wire, valueStart: at, length: 0, valueEnd: v.next - pos } : null;
-    }
-    case I64: return { number, wire, valueStart: at, length: 8, valueEnd: at + 8 };
-    case I32: return { number, wire, valueStart: at, length: 4, valueEnd: at + 4 };
-    case LEN: {
-      const len = varintAt(bytes, key.next);
-      return len ? { number, wire, valueStart: len.next - pos, length: len.value } : null;
-    }
-    default: return null;
-  }
-}
-
-function varintAt(bytes: Uint8Array, pos: number): { value: number; next: number } | null {
-  let value = 0;
-  for (let i = 0; i < 10; i++) {
-    if (pos + i >= bytes.length) return null;
-    const b = bytes[pos + i];
-    if (i < 7) value += (b & 0x7f) * 2 ** (7 * i);
-    if (b < 0x80) return { value, next: pos + i + 1 };
-  }
-  return null;
-}
+const MAX_NESTED = 1 << 16;
 
 /**
  * The kind of a binary file: the allowed message type whose schema its top-level fields fit best. Only the

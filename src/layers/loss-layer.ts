@@ -9,7 +9,7 @@ import type { LayerContext, Shape } from './types.js';
 export function lossTop(ctx: LayerContext): Shape {
   const [data, label] = ctx.inputs;
   if (!data.length || !label.length) {
-    throw new CaffeToolError(`the data '${ctx.bottoms[0]}' and the label '${ctx.bottoms[1]}' need at least one axis (the batch), got ${formatShape(data) || 'a scalar'} and ${formatShape(label) || 'a scalar'}`);
+    throw new CaffeToolError(`the data '${ctx.bottoms[0]}' and the label '${ctx.bottoms[1]}' need at least one axis (the batch), got ${formatShape(data)} and ${formatShape(label)}`);
   }
   if (data[0] !== label[0]) {
     throw new CaffeToolError(

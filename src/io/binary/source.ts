@@ -6,7 +6,7 @@ import { CaffeToolError } from '../../errors.js';
 import type { Message } from '../message.js';
 import type { FieldInfo, MessageInfo } from '../schema.js';
 import { decodeInto, DecodeError, joinReals, mergeMessage } from './decode.js';
-import { I32, I64, LEN, VARINT } from './wire.js';
+import { LEN, walkField } from './wire.js';
 
 /** Random access to bytes: an in-memory buffer or an open file. */
 export interface ByteSource {
@@ -108,29 +108,28 @@ function decodeRange(src: ByteSource, info: MessageInfo, start: number, end: num
   let pos = start;
   while (pos < end) {
     const head = src.read(pos, Math.min(20, end - pos));
-    const key = readVarint(head, 0, pos);
-    const number = key.value >>> 3;
-    const wire = key.value & 7;
-    let at = key.next;
-    if (wire !== LEN) {
-      if (wire === VARINT) at = skipVarint(head, at, pos);
-      else if (wire === I32) at += 4;
-      else if (wire === I64) at += 8;
-      else break; // let the in-memory decoder report it
-      pos += at;
+    const field = walkField(head, 0);
+    if (!field) {
+      // Not a valid field head: the in-memory decoder says exactly why.
+      flush(pos);
+      decodeInto({}, head, 0, head.length, info, false, pos);
+      throw new DecodeError(`malformed field at byte ${pos}`, { hint: 'the file is damaged or is not a Caffe binary file' });
+    }
+    const number = field.number;
+    if (field.wire !== LEN) {
+      pos += field.valueEnd!;
       if (pos - run > INLINE_BYTES) flush(pos);
       continue;
     }
-    const len = readVarint(head, at, pos);
-    const valueStart = pos + len.next;
-    const valueEnd = valueStart + len.value;
+    const valueStart = pos + field.valueStart;
+    const valueEnd = valueStart + field.length;
     if (valueEnd > end) {
-      throw new DecodeError(`truncated: field ${number} of ${info.name} needs ${len.value} bytes but only ${end - valueStart} remain (at byte ${pos})`, {
+      throw new DecodeError(`truncated: field ${number} of ${info.name} needs ${field.length} bytes but only ${end - valueStart} remain (at byte ${pos})`, {
         hint: 'the file is cut short or is not a Caffe binary file',
       });
     }
     const f = info.byNumber.get(number);
-    if (f && len.value > INLINE_BYTES && isStreamable(f)) {
+    if (f && field.length > INLINE_BYTES && isStreamable(f)) {
       flush(pos);
       const index = f.repeated ? ((target[f.name] as unknown[] | undefined)?.length ?? 0) : -1;
       try {
@@ -172,19 +171,4 @@ function assignLarge(src: ByteSource, target: Message, f: FieldInfo, start: numb
     src.readInto(start, new Uint8Array(arr.buffer));
     target[f.name] = joinReals(f, target[f.name], [arr]);
   }
-}
-
-function skipVarint(head: Uint8Array, at: number, filePos: number): number {
-  for (let i = 0; i < 10 && at + i < head.length; i++) if (head[at + i] < 0x80) return at + i + 1;
-  throw new DecodeError(`malformed varint at byte ${filePos + at}`, { hint: 'the file is damaged or is not a Caffe binary file' });
-}
-
-function readVarint(head: Uint8Array, at: number, filePos: number): { value: number; next: number } {
-  let value = 0;
-  for (let i = 0; i < 5 && at + i < head.length; i++) {
-    const b = head[at + i];
-    value += (b & 0x7f) * 2 ** (7 * i);
-    if (b < 0x80) return { value, next: at + i + 1 };
-  }
-  throw new DecodeError(`malformed or absurd varint at byte ${filePos + at}`, { hint: 'the file is damaged or is not a Caffe binary file' });
 }

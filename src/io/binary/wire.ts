@@ -62,3 +62,47 @@ export function int64FromHalves(lo: number, hi: number, signed: boolean): number
   hi >>>= 0;
   return hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
 }
+
+export interface FieldHead {
+  number: number;
+  wire: number;
+  /** For LEN: where the value starts (relative to the field) and its length. */
+  valueStart: number;
+  length: number;
+  /** For other wire types: where the field ends (relative). */
+  valueEnd?: number;
+}
+
+/** Read one field's key (and length) at bytes[pos]; null when it is not a valid field. */
+export function walkField(bytes: Uint8Array, pos: number): FieldHead | null {
+  const key = varintAt(bytes, pos);
+  if (!key) return null;
+  const number = Math.floor(key.value / 8);
+  const wire = key.value % 8;
+  if (number === 0) return null;
+  const at = key.next - pos;
+  switch (wire) {
+    case VARINT: {
+      const v = varintAt(bytes, key.next);
+      return v ? { number, wire, valueStart: at, length: 0, valueEnd: v.next - pos } : null;
+    }
+    case I64: return { number, wire, valueStart: at, length: 8, valueEnd: at + 8 };
+    case I32: return { number, wire, valueStart: at, length: 4, valueEnd: at + 4 };
+    case LEN: {
+      const len = varintAt(bytes, key.next);
+      return len ? { number, wire, valueStart: len.next - pos, length: len.value } : null;
+    }
+    default: return null;
+  }
+}
+
+function varintAt(bytes: Uint8Array, pos: number): { value: number; next: number } | null {
+  let value = 0;
+  for (let i = 0; i < 10; i++) {
+    if (pos + i >= bytes.length) return null;
+    const b = bytes[pos + i];
+    if (i < 7) value += (b & 0x7f) * 2 ** (7 * i);
+    if (b < 0x80) return { value, next: pos + i + 1 };
+  }
+  return null;
+}

@@ -4,7 +4,7 @@
 import { CaffeToolError } from '../../errors.js';
 import { checkFieldNames, type Message, UNKNOWN_FIELDS, type UnknownField } from '../message.js';
 import type { FieldInfo, MessageInfo } from '../schema.js';
-import { I32, I64, LEN, VARINT } from '../binary/wire.js';
+import { I32, I64, LEN, VARINT, walkField } from '../binary/wire.js';
 
 /** Print to a string. */
 export function printText(msg: Message, info: MessageInfo): string {
@@ -217,33 +217,13 @@ function readUnknown(raw: Uint8Array): { value: bigint; bodyStart: number } {
 function splitFields(body: Uint8Array): UnknownField[] | null {
   const out: UnknownField[] = [];
   let i = 0;
-  const varint = (): number | null => {
-    let v = 0;
-    for (let k = 0; k < 10; k++) {
-      if (i >= body.length) return null;
-      const b = body[i++];
-      if (k < 7) v += (b & 0x7f) * 2 ** (7 * k);
-      if (b < 0x80) return v;
-    }
-    return null;
-  };
   while (i < body.length) {
-    const start = i;
-    const key = varint();
-    if (key === null || key < 8) return null;
-    const wire = key % 8;
-    if (wire === VARINT) {
-      if (varint() === null) return null;
-    } else if (wire === I64 || wire === I32) {
-      i += wire === I64 ? 8 : 4;
-    } else if (wire === LEN) {
-      const len = varint();
-      if (len === null) return null;
-      i += len;
-    } else return null;
-    if (i > body.length) return null;
-    out.push({ number: Math.floor(key / 8), wireType: wire, raw: body.subarray(start, i) });
+    const f = walkField(body, i);
+    if (!f) return null;
+    const end = i + (f.wire === LEN ? f.valueStart + f.length : f.valueEnd!);
+    if (end > body.length) return null;
+    out.push({ number: f.number, wireType: f.wire, raw: body.subarray(i, end) });
+    i = end;
   }
   return out;
 }
-
