@@ -9,7 +9,7 @@ import { CaffeToolError, closestNames, usageError } from '../errors.js';
 import { blobData, blobShape } from '../io/blob.js';
 import { type MatArray, type MatFile, type MatOutput, type MatVariable, matToFloat32, unsupported } from '../io/mat.js';
 import type { Message } from '../io/message.js';
-import { formatShape } from '../layers/shape.js';
+import { count, formatShape } from '../layers/shape.js';
 import type { BlobSpec, Shape } from '../layers/types.js';
 import type { Net, NetLayer } from '../net/net.js';
 import { attachWeights } from '../net/weights.js';
@@ -93,7 +93,6 @@ const sameDims = (a: readonly number[], b: readonly number[]) => {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 };
 
-const count = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const nonSingleton = (s: readonly number[]) => s.filter((d) => d !== 1).length;
 
 /** Which readings of an array with `dims` fit a blob of `shape`. A vector fits both the same way. */

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { CaffeToolError } from '../errors.js';
 import { blobData } from '../io/blob.js';
-import { formatShape } from '../layers/shape.js';
+import { count, formatShape } from '../layers/shape.js';
 import type { OnnxContext, Shape } from '../layers/types.js';
 import type { Net, NetBlob, NetLayer } from '../net/net.js';
 import { OnnxGraph, type OnnxValue } from './onnx/graph.js';
@@ -126,7 +126,7 @@ function onnxContext(l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, dyn
   const learned = l.learned ?? [];
   const weights = (l.weights ?? []).map((b, i) => {
     const data = blobData(b);
-    const want = learned[i].shape.reduce((a, x) => a * x, 1);
+    const want = count(learned[i].shape);
     if (data.length !== want) throw new CaffeToolError(`blob ${i} holds ${data.length} values, ${formatShape(learned[i].shape)} needs ${want}`, { where: { layer: l.name } });
     return data;
   });

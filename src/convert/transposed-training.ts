@@ -23,7 +23,7 @@
 import { CaffeToolError } from '../errors.js';
 import { blobData, blobShape } from '../io/blob.js';
 import type { Message } from '../io/message.js';
-import { canonicalAxis, formatShape } from '../layers/shape.js';
+import { canonicalAxis, count, formatShape } from '../layers/shape.js';
 import type { Net, NetBlob, NetLayer } from '../net/net.js';
 
 export interface OrientationOptions {
@@ -310,9 +310,9 @@ export function transposeLastTwo(src: Float32Array, outer: number, a: number, b:
 
 /** Reverse axis `axis` of a row-major array of `shape`. */
 export function reverseAxis(src: Float32Array, shape: readonly number[], axis: number): Float32Array {
-  const outer = shape.slice(0, axis).reduce((x, y) => x * y, 1);
+  const outer = count(shape, 0, axis);
   const n = shape[axis];
-  const inner = shape.slice(axis + 1).reduce((x, y) => x * y, 1);
+  const inner = count(shape, axis + 1);
   const out = new Float32Array(src.length);
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < n; k++) out.set(src.subarray((o * n + k) * inner, (o * n + k + 1) * inner), (o * n + n - 1 - k) * inner);

@@ -2,7 +2,7 @@
 import { CaffeToolError } from '../errors.js';
 import type { Shape } from './types.js';
 
-export const count = (s: Shape, from = 0, to = s.length): number => s.slice(from, to).reduce((a, b) => a * b, 1);
+export const count = (s: readonly number[], from = 0, to = s.length): number => s.slice(from, to).reduce((a, b) => a * b, 1);
 
 /** Caffe's CanonicalAxisIndex: a negative axis counts from the end; out of range is an error. */
 export function canonicalAxis(axis: number, numAxes: number, what = 'axis'): number {

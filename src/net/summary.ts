@@ -1,4 +1,5 @@
 // A net as a table: per layer its blobs, output shapes, learned parameter count and MACs; and the totals.
+import { count } from '../layers/shape.js';
 import type { Shape } from '../layers/types.js';
 import type { Net } from './net.js';
 
@@ -32,7 +33,7 @@ export function summarize(net: Net): NetSummary {
   let macs = 0;
   let complete = true;
   const layers = net.layers.map((l): LayerRow => {
-    const p = l.learned ? l.learned.reduce((sum, b) => sum + b.shape.reduce((a, x) => a * x, 1), 0) : null;
+    const p = l.learned ? l.learned.reduce((sum, b) => sum + count(b.shape), 0) : null;
     if (p === null || l.macs === undefined) complete = false;
     params += p ?? 0;
     macs += l.macs ?? 0;

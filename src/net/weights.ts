@@ -3,7 +3,7 @@
 import { CaffeToolError } from '../errors.js';
 import { blobData, blobShape } from '../io/blob.js';
 import type { Message } from '../io/message.js';
-import { formatShape } from '../layers/shape.js';
+import { count, formatShape } from '../layers/shape.js';
 import type { Shape } from '../layers/types.js';
 import type { Net, NetLayer } from './net.js';
 
@@ -72,7 +72,7 @@ export function attachWeights(net: Net, weights: Message, file?: string): Weight
       if (!shapeMatches(expected[i].shape, b)) {
         ok = false;
         problems.push(`layer '${name}' blob ${i} (${expected[i].role}): the file has ${describeBlob(b)}, the net expects ${formatShape(expected[i].shape)}`);
-      } else if (blobData(b).length !== expected[i].shape.reduce((a, x) => a * x, 1)) {
+      } else if (blobData(b).length !== count(expected[i].shape)) {
         ok = false;
         problems.push(`layer '${name}' blob ${i} (${expected[i].role}): its shape is ${describeBlob(b)} but it holds ${blobData(b).length} values`);
       }
@@ -146,18 +146,12 @@ function scanValues(data: Float32Array): { nan: number; inf: number; nonzero: bo
  * uniform in +-1/sqrt(fan-in), variances and scales near 1, scale factors 1.
  */
 export function fillRandomWeights(net: Net, seed = 1): string[] {
-  let state = seed >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
+  const next = seededUniform(seed);
   const filled: string[] = [];
   for (const l of net.layers) {
     if (l.weights || !l.learned?.length) continue;
     l.weights = l.learned.map((spec) => {
-      const n = spec.shape.reduce((a, b) => a * b, 1);
+      const n = count(spec.shape);
       const fanIn = spec.shape.length > 1 ? n / spec.shape[0] : 1;
       const data = new Float32Array(n);
       for (let i = 0; i < n; i++) {
@@ -173,4 +167,15 @@ export function fillRandomWeights(net: Net, seed = 1): string[] {
     filled.push(l.name);
   }
   return filled;
+}
+
+/** Uniform numbers in [0, 1) from a 32-bit xorshift seeded with `seed`: the same sequence everywhere. */
+export function seededUniform(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
 }
