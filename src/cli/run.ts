@@ -1,15 +1,11 @@
 // caffe-tool run: images or .npy tensors through a model; top-K classes, a segmentation mask, or raw outputs.
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
 import type { Command } from 'commander';
-import sharp from 'sharp';
 import { CaffeToolError, usageError } from '../errors.js';
-import { writeAll, writeAtomic } from '../io/atomic.js';
-import { readNpy, writeNpy } from '../io/npy.js';
 import { openModel } from '../runtime/model.js';
-import { imageToTensor, readMeanFile } from '../runtime/preprocess.js';
+import { readLabels, describeItem, writeOutput } from '../runtime/outputs.js';
+import { readMeanFile } from '../runtime/preprocess.js';
+import { readInput } from '../runtime/inputs.js';
 import { parseDevice, runSession } from '../runtime/session.js';
-import { classMap, colourMask, readLabels, topK } from '../runtime/outputs.js';
 import { notice, parseInputShapes } from './common.js';
 
 interface Options {
@@ -90,48 +86,4 @@ export function register(program: Command): void {
       }
       process.stderr.write(`forward: ${ms.toFixed(1)} ms for ${items.length} input${items.length === 1 ? '' : 's'}; model ready in ${model.loadMs.toFixed(0)} ms\n`);
     });
-}
-
-/** One input file as batch items: an image is one; a .npy is one (C x H x W) or several (N x C x H x W). */
-async function readInput(file: string, item: number[], pre: Parameters<typeof imageToTensor>[2]): Promise<{ file: string; data: Float32Array }[]> {
-  const ext = extname(file).toLowerCase();
-  if (ext === '.npy') {
-    const a = readNpy(readFileSync(file), file);
-    const size = item.reduce((x, y) => x * y, 1);
-    const batched = a.shape.length === item.length + 1 && a.shape.slice(1).join('x') === item.join('x');
-    if (!batched && a.shape.join('x') !== item.join('x')) {
-      throw new CaffeToolError(`${file} is ${a.shape.join('x')}: the model takes ${item.join('x')} per input (or N x ${item.join('x')})`);
-    }
-    const n = batched ? a.shape[0] : 1;
-    return Array.from({ length: n }, (_, i) => ({ file: n === 1 ? file : `${file}[${i}]`, data: a.data.subarray(i * size, (i + 1) * size) }));
-  }
-  if (item.length !== 3) throw new CaffeToolError(`images feed a C x H x W input; this model takes ${item.join('x')}: give .npy tensors`);
-  return [{ file, data: await imageToTensor(file, item as [number, number, number], pre) }];
-}
-
-function describeItem(file: string, i: number, out: { data: Float32Array; dims: number[] }, k: number, labels?: string[]) {
-  const [n, c, ...rest] = out.dims;
-  const per = out.data.length / n;
-  const slice = out.data.subarray(i * per, (i + 1) * per);
-  const spatial = rest.reduce((a, b) => a * b, 1);
-  if (c !== undefined && spatial === 1) return { file, top: topK(slice, k, labels) };
-  if (c !== undefined && rest.length === 2 && spatial > 1) return { file, classes: classMap(slice, c, rest[0], rest[1], labels) };
-  return { file };
-}
-
-async function writeOutput(path: string, out: { data: Float32Array; dims: number[] }, n: number): Promise<void> {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.npy') {
-    writeAtomic(path, (fd) => writeAll(fd, writeNpy({ data: out.data, shape: out.dims })));
-    return;
-  }
-  if (ext !== '.png') throw usageError(`--output ${path}: write .npy (raw output) or .png (segmentation mask)`);
-  const [, c, h, w] = out.dims;
-  if (out.dims.length !== 4 || h * w <= 1) throw new CaffeToolError(`a mask needs an N x C x H x W output, this one is ${out.dims.join('x')}`);
-  for (let i = 0; i < n; i++) {
-    const rgb = colourMask(out.data.subarray(i * c * h * w, (i + 1) * c * h * w), c, h, w);
-    const png = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
-    const file = n === 1 ? path : path.replace(/\.png$/i, `_${i}.png`);
-    writeAtomic(file, (fd) => writeAll(fd, png));
-  }
 }

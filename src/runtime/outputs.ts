@@ -1,6 +1,12 @@
 // Reading a model's outputs as people want them: top-K classes with labels, a segmentation class map and
-// its colour mask (the PASCAL VOC palette).
+// its colour mask (the PASCAL VOC palette), written as .npy or PNG.
 import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import sharp from 'sharp';
+import { CaffeToolError, usageError } from '../errors.js';
+import { writeAll, writeAtomic } from '../io/atomic.js';
+import { writeNpy } from '../io/npy.js';
+import { count } from '../layers/shape.js';
 
 export interface Scored {
   index: number;
@@ -57,4 +63,33 @@ export function colourMask(data: Float32Array, c: number, h: number, w: number):
   const palette = Array.from({ length: c }, (_, k) => vocColour(k));
   map.forEach((k, p) => rgb.set(palette[k], p * 3));
   return rgb;
+}
+
+/** What one item of a classification or segmentation output says: its top-K, or its class shares. */
+export function describeItem(file: string, i: number, out: { data: Float32Array; dims: number[] }, k: number, labels?: string[]) {
+  const [n, c, ...rest] = out.dims;
+  const per = out.data.length / n;
+  const slice = out.data.subarray(i * per, (i + 1) * per);
+  const spatial = count(rest);
+  if (c !== undefined && spatial === 1) return { file, top: topK(slice, k, labels) };
+  if (c !== undefined && rest.length === 2 && spatial > 1) return { file, classes: classMap(slice, c, rest[0], rest[1], labels) };
+  return { file };
+}
+
+/** --output: the raw first output as .npy, or each item's segmentation mask as a colour PNG. */
+export async function writeOutput(path: string, out: { data: Float32Array; dims: number[] }, n: number): Promise<void> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.npy') {
+    writeAtomic(path, (fd) => writeAll(fd, writeNpy({ data: out.data, shape: out.dims })));
+    return;
+  }
+  if (ext !== '.png') throw usageError(`--output ${path}: write .npy (raw output) or .png (segmentation mask)`);
+  const [, c, h, w] = out.dims;
+  if (out.dims.length !== 4 || h * w <= 1) throw new CaffeToolError(`a mask needs an N x C x H x W output, this one is ${out.dims.join('x')}`);
+  for (let i = 0; i < n; i++) {
+    const rgb = colourMask(out.data.subarray(i * c * h * w, (i + 1) * c * h * w), c, h, w);
+    const png = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+    const file = n === 1 ? path : path.replace(/\.png$/i, `_${i}.png`);
+    writeAtomic(file, (fd) => writeAll(fd, png));
+  }
 }
