@@ -138,5 +138,6 @@ function onnxContext(l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, dyn
     param: (field: string) => net.params(l, field),
     g, x: l.bottoms.map((b) => names.get(b)!), y: l.tops.map((t) => names.get(t)!),
     learned, weights, dynamicBatch,
+    weight: (i, dims) => g.initializer(`${l.name}_${learned[i].role}`, weights[i], dims ?? learned[i].shape),
   };
 }

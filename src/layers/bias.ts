@@ -30,7 +30,7 @@ export const bias: LayerDef = {
     const axis = operand?.length === 0 ? 0 : canonicalAxis(ctx.param('bias_param').num('axis'), input.length, 'bias_param.axis');
     const term = operand
       ? broadcastOperand(ctx, { input: ctx.x[1] }, operand, axis)
-      : broadcastOperand(ctx, { data: ctx.weights[0], what: 'bias' }, ctx.learned[0].shape, axis);
+      : broadcastOperand(ctx, { learned: 0 }, ctx.learned[0].shape, axis);
     ctx.g.node('Add', [ctx.x[0], term], { outputs: ctx.y, name: ctx.name });
   },
 };

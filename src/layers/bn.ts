@@ -50,8 +50,8 @@ function segnetToOnnx(ctx: OnnxContext): void {
   const mode = forkParam(ctx, 'bn_param', ['segnet', 'enet']).str('bn_mode');
   let x = ctx.x[0];
   if (ctx.inputs[0].length !== 4) x = ctx.g.node('Reshape', [x, ctx.g.int64([0, c, h, w])], { name: `${ctx.name}_4d` });
-  const scale = ctx.g.initializer(`${ctx.name}_scale`, ctx.weights[0], [1, c, 1, 1]);
-  const shift = ctx.g.initializer(`${ctx.name}_shift`, ctx.weights[1], [1, c, 1, 1]);
+  const scale = ctx.weight(0, [1, c, 1, 1]);
+  const shift = ctx.weight(1, [1, c, 1, 1]);
   if (mode === 'LEARN') {
     const axes = [0, 2, 3];
     const mean = reduceMean(ctx, x, axes, 'mean', ctx.y[1]);

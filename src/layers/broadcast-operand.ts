@@ -35,10 +35,10 @@ export function checkOperandInput(input: Shape, operand: Shape, axisParam: numbe
  * input axes [axis, axis + its rank), so it gets trailing axes of size 1 for the input axes after that span
  * (leading ones broadcast by themselves). A learned blob is stored in that shape; an input is unsqueezed.
  */
-export function broadcastOperand(ctx: OnnxContext, operand: { input: string } | { data: Float32Array; what: string }, span: Shape, axis: number): string {
+export function broadcastOperand(ctx: OnnxContext, operand: { input: string } | { learned: number }, span: Shape, axis: number): string {
   const trailing = ctx.inputs[0].length - axis - span.length;
   const ones = Array.from({ length: trailing }, () => 1);
-  if ('data' in operand) return ctx.g.initializer(`${ctx.name}_${operand.what}`, operand.data, span.length ? [...span, ...ones] : []);
+  if ('learned' in operand) return ctx.weight(operand.learned, span.length ? [...span, ...ones] : []);
   if (!span.length || !trailing) return operand.input;
   const axes = ones.map((_, i) => span.length + i);
   return ctx.g.node('Unsqueeze', [operand.input, ctx.g.int64(axes)], { name: `${ctx.name}_operand` });

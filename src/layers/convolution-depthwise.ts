@@ -71,8 +71,8 @@ export const convolutionDepthwise: LayerDef = {
     if (input.length !== 4) throw new CaffeToolError(`ConvolutionDepthwise is 2-D: its input must be 4-D (N, C, H, W), got ${input.length}-D`);
     const g = geometry(ctx);
     // One filter per channel: weights [C, 1, kh, kw] are an ONNX Conv with group = C as they are.
-    const w = ctx.g.initializer(`${ctx.name}_W`, ctx.weights[0], ctx.learned[0].shape);
-    const b = ctx.weights.length > 1 ? [ctx.g.initializer(`${ctx.name}_b`, ctx.weights[1], ctx.learned[1].shape)] : [];
+    const w = ctx.weight(0);
+    const b = ctx.weights.length > 1 ? [ctx.weight(1)] : [];
     ctx.g.node('Conv', [ctx.x[0], w, ...b], {
       outputs: ctx.y,
       name: ctx.name,

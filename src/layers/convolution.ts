@@ -28,8 +28,8 @@ export const convolution: LayerDef = {
   toOnnx(ctx) {
     const g = convGeometry(ctx.param('convolution_param'), ctx.inputs[0]);
     if (g.axis !== 1) throw new CaffeToolError(`convolution_param.axis ${g.axis}: ONNX convolves with the channels on axis 1`);
-    const w = ctx.g.initializer(`${ctx.name}_W`, ctx.weights[0], ctx.learned[0].shape);
-    const b = g.biasTerm ? [ctx.g.initializer(`${ctx.name}_b`, ctx.weights[1], ctx.learned[1].shape)] : [];
+    const w = ctx.weight(0);
+    const b = g.biasTerm ? [ctx.weight(1)] : [];
     ctx.x.forEach((x, i) => {
       ctx.g.node('Conv', [x, w, ...b], { outputs: [ctx.y[i]], name: ctx.name, attrs: convAttrs(g) });
     });

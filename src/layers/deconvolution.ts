@@ -38,8 +38,8 @@ export const deconvolution: LayerDef = {
     if (g.axis !== 1) throw new CaffeToolError(`convolution_param.axis ${g.axis}: ONNX convolves with the channels on axis 1`);
     // ONNX ConvTranspose keeps Caffe's weight layout [C_in, C_out/group, k...]; with symmetric pads and no
     // output_padding its output size is Caffe's s(in-1) + d(k-1)+1 - 2p.
-    const w = ctx.g.initializer(`${ctx.name}_W`, ctx.weights[0], ctx.learned[0].shape);
-    const b = g.biasTerm ? [ctx.g.initializer(`${ctx.name}_b`, ctx.weights[1], ctx.learned[1].shape)] : [];
+    const w = ctx.weight(0);
+    const b = g.biasTerm ? [ctx.weight(1)] : [];
     ctx.x.forEach((x, i) => {
       ctx.g.node('ConvTranspose', [x, w, ...b], { outputs: [ctx.y[i]], name: ctx.name, attrs: convAttrs(g) });
     });

@@ -29,8 +29,8 @@ export const innerProduct: LayerDef = {
   },
   toOnnx(ctx) {
     const g = geometry(ctx);
-    const w = ctx.g.initializer(`${ctx.name}_W`, ctx.weights[0], ctx.learned[0].shape);
-    const b = g.bias ? [ctx.g.initializer(`${ctx.name}_b`, ctx.weights[1], ctx.learned[1].shape)] : [];
+    const w = ctx.weight(0);
+    const b = g.bias ? [ctx.weight(1)] : [];
     const input = ctx.inputs[0];
     const flat = input.length === 2 && g.axis === 1 ? ctx.x[0] : ctx.g.node('Flatten', [ctx.x[0]], { attrs: { axis: g.axis }, name: `${ctx.name}_flatten` });
     if (g.axis === 1) {

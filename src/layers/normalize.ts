@@ -42,7 +42,7 @@ export const normalize: LayerDef = {
       ? ctx.g.node('Mul', [ctx.x[0], ctx.g.node('Reciprocal', [norm], { name: `${ctx.name}_inverse` })], { name: `${ctx.name}_normalize` })
       : ctx.g.node('Div', [ctx.x[0], norm], { name: `${ctx.name}_normalize` });
     const shared = ctx.learned[0].shape.length === 0;
-    const scale = ctx.g.initializer(`${ctx.name}_scale`, ctx.weights[0], shared ? [] : [c, ...Array(Math.max(rank - 2, 0)).fill(1)]);
+    const scale = ctx.weight(0, shared ? [] : [c, ...Array(Math.max(rank - 2, 0)).fill(1)]);
     ctx.g.node('Mul', [normalized, scale], { outputs: ctx.y, name: ctx.name });
   },
 };

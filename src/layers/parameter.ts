@@ -15,7 +15,7 @@ export const parameter: LayerDef = {
   blobs: (ctx) => [{ role: 'value', shape: shape(ctx) }],
   toOnnx(ctx) {
     // A constant at inference: its blob, under the top's name.
-    const value = ctx.g.initializer(`${ctx.name}_value`, ctx.weights[0], ctx.learned[0].shape);
+    const value = ctx.weight(0);
     ctx.g.node('Identity', [value], { outputs: ctx.y, name: ctx.name });
   },
 };

@@ -28,7 +28,7 @@ export const prelu: LayerDef = {
     // the channels); the shared slope is a scalar.
     const rank = ctx.inputs[0].length;
     const dims = ctx.learned[0].shape.length ? [channels(ctx), ...Array<number>(rank - 2).fill(1)] : [];
-    const slope = ctx.g.initializer(`${ctx.name}_slope`, ctx.weights[0], dims);
+    const slope = ctx.weight(0, dims);
     ctx.g.node('PRelu', [ctx.x[0], slope], { outputs: ctx.y, name: ctx.name });
   },
 };

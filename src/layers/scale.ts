@@ -35,7 +35,7 @@ export const scale: LayerDef = {
     const axis = operand?.length === 0 ? 0 : canonicalAxis(ctx.param('scale_param').num('axis'), input.length, 'scale_param.axis');
     const factor = operand
       ? broadcastOperand(ctx, { input: ctx.x[1] }, operand, axis)
-      : broadcastOperand(ctx, { data: ctx.weights[0], what: 'scale' }, ctx.learned[0].shape, axis);
+      : broadcastOperand(ctx, { learned: 0 }, ctx.learned[0].shape, axis);
     const b = operand ? 0 : 1;
     if (ctx.learned.length === b) {
       ctx.g.node('Mul', [ctx.x[0], factor], { outputs: ctx.y, name: ctx.name });
@@ -43,6 +43,6 @@ export const scale: LayerDef = {
     }
     const scaled = ctx.g.node('Mul', [ctx.x[0], factor], { name: `${ctx.name}_scale` });
     const biasAxis = ctx.learned[b].shape.length ? axis : 0;
-    ctx.g.node('Add', [scaled, broadcastOperand(ctx, { data: ctx.weights[b], what: 'bias' }, ctx.learned[b].shape, biasAxis)], { outputs: ctx.y, name: ctx.name });
+    ctx.g.node('Add', [scaled, broadcastOperand(ctx, { learned: b }, ctx.learned[b].shape, biasAxis)], { outputs: ctx.y, name: ctx.name });
   },
 };

@@ -60,6 +60,11 @@ export interface LayerDef {
   toOnnx?(ctx: OnnxContext): void;
   /** Why a layer without toOnnx cannot be exported (said to the user). */
   noOnnx?: string;
+  /**
+   * The backward pass as ONNX nodes: the gradients of the bottoms and learned blobs asked for, from the gradients
+   * of the tops. Absent: the layer passes no gradient (data layers, Accuracy, ArgMax...).
+   */
+  gradient?(ctx: GradContext): Gradients;
 }
 
 /** What a layer's toOnnx sees: its context, the graph, the ONNX names of its bottoms and tops, its weights. */
@@ -76,4 +81,40 @@ export interface OnnxContext extends LayerContext {
   weights: Float32Array[];
   /** The batch axis is symbolic: nodes must not bake the batch size in (use 0 in Reshape, Shape ops). */
   dynamicBatch: boolean;
+  /**
+   * The ONNX value of learned blob i, in `dims` (same count) or its own shape: an initializer when exporting, the
+   * parameter fed at each step when training.
+   */
+  weight(i: number, dims?: Shape): string;
+  /** Present when the graph trains (the TRAIN-phase forward of the training engine); absent when exporting. */
+  train?: TrainHooks;
+}
+
+/** What a training-mode forward can ask of the training graph. */
+export interface TrainHooks {
+  /** Keep a forward value for the layer's gradient (read back with GradContext.saved). */
+  save(key: string, value: string): void;
+  /** Learned blob i takes this value after the step (BatchNorm's running statistics, not a gradient update). */
+  update(i: number, value: string): void;
+  /** A graph input fed with fresh seeded uniform [0, 1) numbers at every step (Dropout's mask). */
+  random(shape: Shape): string;
+}
+
+/** What a layer's gradient sees: its training forward's context plus the gradients flowing back. */
+export interface GradContext extends OnnxContext {
+  train: TrainHooks;
+  /** The gradient of each top (the same shape); undefined where no gradient reaches that top. */
+  dy: (string | undefined)[];
+  /** Which bottoms need a gradient (propagate_down, and something before them learns). */
+  needDx: boolean[];
+  /** Which learned blobs need a gradient (lr_mult not 0). */
+  needDw: boolean[];
+  /** A value the forward saved under `key`. */
+  saved(key: string): string;
+}
+
+/** A layer's gradients: one entry per bottom and per learned blob, undefined where none was asked for. */
+export interface Gradients {
+  dx?: (string | undefined)[];
+  dw?: (string | undefined)[];
 }
