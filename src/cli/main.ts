@@ -7,6 +7,7 @@ import { normaliseArgv } from './argv.js';
 import * as convert from './convert.js';
 import * as deploy from './deploy.js';
 import * as edit from './edit.js';
+import * as exportTriton from './export-triton.js';
 import * as fcToConv from './fc-to-conv.js';
 import * as fromMatlab from './from-matlab.js';
 import * as info from './info.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   convert.register(program);
   deploy.register(program);
   edit.register(program);
+  exportTriton.register(program);
   fcToConv.register(program);
   fromMatlab.register(program);
   info.register(program);
