@@ -12,6 +12,7 @@ import * as fcToConv from './fc-to-conv.js';
 import * as fromMatlab from './from-matlab.js';
 import * as info from './info.js';
 import * as run from './run.js';
+import * as serve from './serve.js';
 import * as time from './time.js';
 import * as toMatlab from './to-matlab.js';
 import * as toOnnx from './to-onnx.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   toMatlab.register(program);
   toOnnx.register(program);
   run.register(program);
+  serve.register(program);
   time.register(program);
   upgrade.register(program);
   for (const c of program.commands) c.exitOverride();

@@ -47,11 +47,11 @@ export function readMeanFile(path: string): { data: Float32Array; shape: number[
   return { data: blobData(file.message), shape: chw };
 }
 
-/** Decode an image and make it the [C, H, W] float tensor the net expects. */
-export async function imageToTensor(path: string, shape: [number, number, number], pre: Preprocess): Promise<Float32Array> {
+/** Decode an image (a file, or its bytes as they came) and make it the [C, H, W] float tensor the net expects. */
+export async function imageToTensor(path: string | Uint8Array, shape: [number, number, number], pre: Preprocess): Promise<Float32Array> {
   const [c, h, w] = shape;
   if (c !== 1 && c !== 3) throw new CaffeToolError(`the net's input has ${c} channels: images give 1 (gray) or 3 (color)`);
-  let img = sharp(readFileSync(path)).removeAlpha();
+  let img = sharp(typeof path === 'string' ? readFileSync(path) : path).removeAlpha();
   if (c === 1) img = img.grayscale();
   const [rh, rw] = pre.resize ?? [h, w];
   if (rh < h || rw < w) throw new CaffeToolError(`--resize ${rh},${rw} is smaller than the net's input ${h}x${w}`);
@@ -62,7 +62,7 @@ export async function imageToTensor(path: string, shape: [number, number, number
     raw = out.data;
     channels = out.info.channels;
   } catch (e) {
-    throw new CaffeToolError(`cannot decode the image ${path}: ${(e as Error).message}`, { cause: e });
+    throw new CaffeToolError(`cannot decode the image${typeof path === 'string' ? ` ${path}` : ''}: ${(e as Error).message}`, { cause: e });
   }
   const top = Math.floor((rh - h) / 2);
   const left = Math.floor((rw - w) / 2);
