@@ -1,7 +1,7 @@
 // InnerProduct: flattens the input from `axis` (default 1) into K and computes num_output values.
 // Weights [num_output, K], or [K, num_output] with transpose: true; bias [num_output].
 import { canonicalAxis, count } from './shape.js';
-import type { LayerContext, LayerDef } from './types.js';
+import type { Gradients, LayerContext, LayerDef } from './types.js';
 
 function geometry(ctx: LayerContext) {
   const p = ctx.param('inner_product_param');
@@ -41,5 +41,26 @@ export const innerProduct: LayerDef = {
     const gemm = ctx.g.node('Gemm', [flat, w, ...b], { name: ctx.name, attrs: { transB: g.transpose ? 0 : 1 } });
     const shape = [ctx.dynamicBatch ? 0 : input[0], ...input.slice(1, g.axis), g.n];
     ctx.g.node('Reshape', [gemm, ctx.g.int64(shape)], { outputs: [ctx.y[0]], name: `${ctx.name}_reshape` });
+  },
+  gradient(ctx) {
+    // Over the flattened [M, K] input and [M, N] output: dx = dy W, dW = dy^T x (x^T dy when transposed), db = sum dy.
+    const g = geometry(ctx);
+    const input = ctx.inputs[0];
+    const m = count(input, 0, g.axis);
+    const flat = (v: string, cols: number, what: string) => ctx.g.node('Reshape', [v, ctx.g.int64([m, cols])], { name: `${ctx.name}_${what}_2d` });
+    const dy = flat(ctx.dy[0]!, g.n, 'dy');
+    const out: Gradients = { dx: [], dw: [] };
+    if (ctx.needDx[0]) {
+      const dx = ctx.g.node('Gemm', [dy, ctx.weight(0)], { name: `${ctx.name}_dx`, attrs: { transB: g.transpose ? 1 : 0 } });
+      out.dx![0] = ctx.g.node('Reshape', [dx, ctx.g.int64(input)], { name: `${ctx.name}_dx_shape` });
+    }
+    if (ctx.needDw[0]) {
+      const x = flat(ctx.x[0], g.k, 'x');
+      out.dw![0] = g.transpose
+        ? ctx.g.node('Gemm', [x, dy], { name: `${ctx.name}_dW`, attrs: { transA: 1 } })
+        : ctx.g.node('Gemm', [dy, x], { name: `${ctx.name}_dW`, attrs: { transA: 1 } });
+    }
+    if (g.bias && ctx.needDw[1]) out.dw![1] = ctx.g.node('ReduceSum', [dy, ctx.g.int64([0])], { name: `${ctx.name}_db`, attrs: { keepdims: 0 } });
+    return out;
   },
 };

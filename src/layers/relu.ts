@@ -14,4 +14,11 @@ export const relu: LayerDef = {
     if (slope === 0) ctx.g.node('Relu', ctx.x, { outputs: ctx.y, name: ctx.name });
     else ctx.g.node('LeakyRelu', ctx.x, { outputs: ctx.y, name: ctx.name, attrs: { alpha: float(slope) } });
   },
+  gradient(ctx) {
+    // Caffe: dx = dy * ((x > 0) + negative_slope * (x <= 0)).
+    const slope = ctx.param('relu_param').num('negative_slope');
+    const positive = ctx.g.node('Greater', [ctx.x[0], ctx.g.float32([0], [])], { name: `${ctx.name}_positive` });
+    const below = slope === 0 ? ctx.g.float32([0], []) : ctx.g.node('Mul', [ctx.dy[0]!, ctx.g.float32([slope], [])], { name: `${ctx.name}_dy_slope` });
+    return { dx: [ctx.g.node('Where', [positive, ctx.dy[0]!, below], { name: `${ctx.name}_dx` })] };
+  },
 };

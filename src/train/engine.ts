@@ -1,0 +1,108 @@
+// The training engine: a TRAIN-phase net's graph (graph.ts) in one ONNX Runtime session, the parameters it owns,
+// and one step = Net::ForwardBackward: feed a batch and the parameters, get the loss, the outputs and the
+// gradients; the statistics a forward updates (BatchNorm) are copied back into their blobs. The solver (solver.ts)
+// turns the gradients into updates beside the graph.
+import ort from 'onnxruntime-node';
+import { CaffeToolError } from '../errors.js';
+import { blobData } from '../io/blob.js';
+import { count, formatShape } from '../layers/shape.js';
+import type { Net } from '../net/net.js';
+import { Rng } from '../surgery/fillers.js';
+import { encodeModel } from '../convert/onnx/model.js';
+import { createSession, type Device } from '../runtime/session.js';
+import { buildTrainingGraph, type GraphOptions, type TrainingGraph } from './graph.js';
+import type { OwnedParam } from './params.js';
+
+export interface EngineOptions extends GraphOptions {
+  device?: Device;
+  /** Seeds the random inputs (Dropout masks). */
+  seed?: number;
+  /** Starting values by param key (`layer/i`); otherwise the weights attached to the net. */
+  values?: Map<string, Float32Array>;
+}
+
+export interface StepResult {
+  /** The total loss (sum of loss_weight x loss tops); NaN when the graph has no loss. */
+  loss: number;
+  /** The net's outputs by blob name. */
+  outputs: Map<string, Float32Array>;
+  /** Gradients of the learnable blobs (lr_mult not 0). */
+  grads: Map<OwnedParam, Float32Array>;
+  /** 'external' backward: gradients of the data tops by blob name. */
+  dataGrads: Map<string, Float32Array>;
+}
+
+export class TrainingEngine {
+  private constructor(
+    readonly net: Net,
+    readonly graph: TrainingGraph,
+    private readonly session: ort.InferenceSession,
+    /** The current value of every owned blob, updated in place by the solver and by statistics updates. */
+    readonly values: Map<OwnedParam, Float32Array>,
+    private rng: Rng,
+  ) {}
+
+  /** Restart the random inputs' sequence (the gradient checker needs the same Dropout mask twice). */
+  reseed(seed: number): void {
+    this.rng = new Rng(seed);
+  }
+
+  static async create(net: Net, opts: EngineOptions = {}): Promise<TrainingEngine> {
+    const graph = buildTrainingGraph(net, opts);
+    const values = new Map<OwnedParam, Float32Array>();
+    for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values));
+    const model = encodeModel(graph.g, { name: net.name, producerVersion: 'caffe-tool', doc: `training graph of '${net.name}'` });
+    const session = await createSession(model, opts.device);
+    return new TrainingEngine(net, graph, session, values, new Rng(opts.seed ?? 1));
+  }
+
+  /** The learnable blobs in Caffe's order (owners only). */
+  get params(): OwnedParam[] {
+    return this.graph.params.owned;
+  }
+
+  /** One forward and backward pass on a batch: every data top by blob name (and, for 'external', gradIn). */
+  async step(batch: Record<string, Float32Array>): Promise<StepResult> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [blob, t] of this.graph.data) feeds[t.name] = tensor(batch[blob], t.shape, `data top '${blob}'`);
+    for (const [blob, t] of this.graph.gradIn) feeds[t.name] = tensor(batch[`grad_in:${blob}`], t.shape, `the gradient of '${blob}'`);
+    for (const [p, name] of this.graph.paramInputs) feeds[name] = new ort.Tensor('float32', this.values.get(p)!, p.shape);
+    for (const r of this.graph.randoms) {
+      const data = new Float32Array(count(r.shape));
+      for (let i = 0; i < data.length; i++) data[i] = this.rng.uniform();
+      feeds[r.name] = new ort.Tensor('float32', data, r.shape);
+    }
+    const results = await this.session.run(feeds);
+    const read = (name: string) => results[name].data as Float32Array;
+    for (const [p, name] of this.graph.updates) this.values.get(p)!.set(read(name));
+    const outputs = new Map<string, Float32Array>();
+    for (const [blob, t] of this.graph.outputs) outputs.set(blob, read(t.name));
+    const grads = new Map<OwnedParam, Float32Array>();
+    for (const [p, name] of this.graph.grads) grads.set(p, read(name));
+    const dataGrads = new Map<string, Float32Array>();
+    for (const [blob, name] of this.graph.dataGrads) dataGrads.set(blob, read(name));
+    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function tensor(data: Float32Array | undefined, shape: number[], what: string): ort.Tensor {
+  if (!data) throw new CaffeToolError(`the batch has no ${what}`);
+  if (data.length !== count(shape)) throw new CaffeToolError(`${what} has ${data.length} values, ${formatShape(shape)} needs ${count(shape)}`);
+  return new ort.Tensor('float32', data, shape);
+}
+
+/** A private copy of the param's starting value: given, or the weights attached to its layer. */
+function startingValue(p: OwnedParam, given: Map<string, Float32Array> | undefined): Float32Array {
+  const v = given?.get(p.key);
+  if (v) {
+    if (v.length !== count(p.shape)) throw new CaffeToolError(`param ${p.key} has ${v.length} values, ${formatShape(p.shape)} needs ${count(p.shape)}`);
+    return Float32Array.from(v);
+  }
+  const blob = p.layer.weights?.[p.index];
+  if (!blob) throw new CaffeToolError(`layer '${p.layer.name}' has no value for its ${p.role} blob: give weights or fillers`, { where: { layer: p.layer.name } });
+  return Float32Array.from(blobData(blob));
+}
