@@ -92,6 +92,7 @@ const SCRIPT = `
   var opacity = document.getElementById('opacity');
   var classesEl = document.getElementById('classes');
   var current = null;
+  var seq = 0;
   var imageUrl = null;
 
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
@@ -127,6 +128,15 @@ const SCRIPT = `
     classifyEl.hidden = false;
   }
 
+  // The PASCAL VOC palette the server draws masks in: class k's bits spread over r, g, b from the top bit down.
+  function vocColour(k) {
+    var r = 0, g = 0, b = 0;
+    for (var bit = 7, c = k; c; bit--, c >>= 3) {
+      r |= (c & 1) << bit; g |= ((c >> 1) & 1) << bit; b |= ((c >> 2) & 1) << bit;
+    }
+    return [r, g, b];
+  }
+
   function showMask(body) {
     segImage.src = imageUrl;
     segMask.src = typeof body.mask === 'string' && body.mask.indexOf('data:image/png;base64,') === 0 ? body.mask : '';
@@ -134,20 +144,15 @@ const SCRIPT = `
     (Array.isArray(body.classes) ? body.classes : []).forEach(function (c, i) {
       var li = document.createElement('li');
       li.setAttribute('data-testid', 'class-item');
-      var label = c && typeof c === 'object' ? (c.label != null ? c.label : c.name != null ? c.name : 'class ' + (c.index != null ? c.index : i)) : c;
-      var color = c && typeof c === 'object' ? c.color : null;
-      if (Array.isArray(color) && color.length >= 3) {
-        var sw = document.createElement('span');
-        sw.className = 'swatch';
-        sw.style.background = 'rgb(' + color.slice(0, 3).map(Number).join(',') + ')';
-        li.appendChild(sw);
-      } else if (typeof color === 'string' && /^#[0-9a-fA-F]{3,8}$/.test(color)) {
-        var sw2 = document.createElement('span');
-        sw2.className = 'swatch';
-        sw2.style.background = color;
-        li.appendChild(sw2);
-      }
-      li.appendChild(document.createTextNode(String(label)));
+      var obj = c !== null && typeof c === 'object';
+      var index = obj && Number.isInteger(c.index) ? c.index : i;
+      var label = obj ? (c.label != null ? c.label : 'class ' + index) : c;
+      var sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = 'rgb(' + vocColour(index).join(',') + ')';
+      li.appendChild(sw);
+      var text = String(label) + (obj && typeof c.share === 'number' ? ' ' + (c.share * 100).toFixed(1) + '%' : '');
+      li.appendChild(document.createTextNode(text));
       classesEl.appendChild(li);
     });
     segmentEl.hidden = false;
@@ -156,6 +161,7 @@ const SCRIPT = `
   function send(file) {
     if (!file || !select.value) return;
     current = file;
+    var mine = ++seq;
     if (imageUrl) URL.revokeObjectURL(imageUrl);
     imageUrl = URL.createObjectURL(file);
     var name = select.value;
@@ -173,7 +179,7 @@ const SCRIPT = `
       return res.text().then(function (text) {
         var body = null;
         try { body = JSON.parse(text); } catch (e) { body = null; }
-        if (file !== current) return;
+        if (mine !== seq) return;
         if (!res.ok) {
           showError((body && body.error) ? String(body.error) : 'HTTP ' + res.status + ': ' + text.slice(0, 200));
           return;
@@ -183,7 +189,7 @@ const SCRIPT = `
         statusEl.textContent = name + ': ' + Math.round(performance.now() - started) + ' ms';
       });
     }).catch(function (e) {
-      if (file === current) showError('request failed: ' + (e && e.message ? e.message : e));
+      if (mine === seq) showError('request failed: ' + (e && e.message ? e.message : e));
     });
   }
 
