@@ -1,0 +1,62 @@
+// ImageData (image_data_layer.cpp): the images of a "path label" list, read in colour or grey, resized to
+// new_height x new_width when given, transformed; label top = the list's integer labels. With shuffle the list
+// is shuffled at the start and again at every wrap-around; without it, rand_skip skips a random number of
+// lines at the start. Every image of a batch must come out the size of the batch's first.
+import { CaffeToolError } from '../../errors.js';
+import { decodeImage, resizeLinear } from './image.js';
+import { readImageList } from './list.js';
+import type { LayerInput } from './index.js';
+import { type Batch, type BatchSource, Prefetcher, randInt, shuffle } from './source.js';
+import type { Draw, Pixels } from './transform.js';
+
+export function openImageData(input: LayerInput): BatchSource {
+  const { layer, params, rng, transformer, resolve } = input;
+  const p = params('image_data_param');
+  const listFile = resolve(p.str('source'));
+  const lines = readImageList(listFile);
+  const batchSize = p.num('batch_size');
+  const [newH, newW] = [p.num('new_height'), p.num('new_width')];
+  const color = p.bool('is_color');
+  const root = p.str('root_folder');
+  const doShuffle = p.bool('shuffle');
+  let cursor = 0;
+  if (doShuffle) shuffle(lines, rng);
+  else if (p.num('rand_skip') > 0) cursor = randInt(rng.uniform(), p.num('rand_skip')) % lines.length;
+
+  const plan = () => {
+    const items: { entry: (typeof lines)[number]; draw: Draw }[] = [];
+    for (let i = 0; i < batchSize; i++) {
+      items.push({ entry: lines[cursor], draw: transformer.draw(rng) });
+      if (++cursor >= lines.length) {
+        cursor = 0;
+        if (doShuffle) shuffle(lines, rng);
+      }
+    }
+    return async (): Promise<Batch> => {
+      const images = await Promise.all(items.map(async ({ entry }) => {
+        const where = { file: listFile, line: entry.line, layer: layer.name };
+        let img: Pixels = await decodeImage(resolve(root + entry.first), color ? 3 : 1, where);
+        if (newH > 0 && newW > 0) img = resizeLinear(img, newH, newW);
+        return img;
+      }));
+      const first = images[0];
+      const [c, h, w] = transformer.outputShape(first.channels, first.height, first.width);
+      const data = new Float32Array(batchSize * c * h * w);
+      const label = new Float32Array(batchSize);
+      images.forEach((img, i) => {
+        if (img.height !== first.height || img.width !== first.width) {
+          throw new CaffeToolError(`${items[i].entry.first} is ${img.height}x${img.width} but the first image of its batch is ${first.height}x${first.width}`, {
+            where: { file: listFile, line: items[i].entry.line, layer: layer.name },
+            hint: 'images of one batch must have one size: set image_data_param new_height/new_width, or a transform_param crop_size',
+          });
+        }
+        transformer.apply(img, items[i].draw, data, i * c * h * w);
+        label[i] = Number(items[i].entry.second);
+      });
+      const batch: Batch = { [layer.tops[0]]: { data, dims: [batchSize, c, h, w] } };
+      if (layer.tops[1]) batch[layer.tops[1]] = { data: label, dims: [batchSize] };
+      return batch;
+    };
+  };
+  return new Prefetcher(input.prefetch, plan);
+}

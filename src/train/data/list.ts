@@ -1,0 +1,53 @@
+// The list files of ImageData ("path label" per line) and DenseImageData ("image label_image"), read with
+// each entry's line number so that a missing file can be named with the line that lists it.
+import { readFileSync } from 'node:fs';
+import { CaffeToolError } from '../../errors.js';
+
+export interface ListEntry {
+  /** 1-based line in the list file. */
+  line: number;
+  first: string;
+  second: string;
+}
+
+function readList(path: string, what: string): string[] {
+  try {
+    return readFileSync(path, 'utf8').split(/\r?\n/);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.message;
+    throw new CaffeToolError(`cannot read the ${what} list ${path}: ${why}`, { cause: e });
+  }
+}
+
+/** ImageData: BVLC splits each line at its last space, so image paths may hold spaces. */
+export function readImageList(path: string): ListEntry[] {
+  const out: ListEntry[] = [];
+  readList(path, 'image').forEach((text, i) => {
+    const line = text.trim();
+    if (!line) return;
+    const cut = line.lastIndexOf(' ');
+    const label = cut < 0 ? '' : line.slice(cut + 1);
+    if (cut < 0 || !/^-?\d+$/.test(label)) {
+      throw new CaffeToolError(`expected 'path label' (an integer label after the last space), got '${line}'`, { where: { file: path, line: i + 1 } });
+    }
+    out.push({ line: i + 1, first: line.slice(0, cut).trimEnd(), second: label });
+  });
+  if (!out.length) throw new CaffeToolError(`the image list ${path} lists no images`);
+  return out;
+}
+
+/** DenseImageData: two whitespace-separated paths per line (the fork reads them with `>>`). */
+export function readPairList(path: string): ListEntry[] {
+  const out: ListEntry[] = [];
+  readList(path, 'image/label').forEach((text, i) => {
+    const parts = text.trim().split(/\s+/).filter(Boolean);
+    if (!parts.length) return;
+    if (parts.length !== 2) {
+      throw new CaffeToolError(`expected 'image label_image' (two paths), got '${text.trim()}'`, { where: { file: path, line: i + 1 } });
+    }
+    out.push({ line: i + 1, first: parts[0], second: parts[1] });
+  });
+  if (!out.length) throw new CaffeToolError(`the image/label list ${path} lists no pairs`);
+  return out;
+}

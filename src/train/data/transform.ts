@@ -1,0 +1,113 @@
+// Caffe's DataTransformer (data_transformer.cpp) for one image: crop (random offsets in TRAIN, centred in
+// TEST), mirror (random, in either phase, when transform_param.mirror is set: Caffe's InitRand draws it in TEST
+// too), the mean subtracted (a mean file indexed at the pixel's uncropped, unmirrored position, or one value
+// per channel), then `scale`. Labels never pass through here.
+import { CaffeToolError } from '../../errors.js';
+import type { Params } from '../../layers/params.js';
+import { readMeanFile } from '../../runtime/preprocess.js';
+import type { Rng } from '../../surgery/fillers.js';
+import { randInt } from './source.js';
+
+/** 8-bit (or float, for Datum.float_data) pixels with their layout: OpenCV's HWC, or a Datum's CHW. */
+export interface Pixels {
+  data: Uint8Array | Float32Array;
+  channels: number;
+  height: number;
+  width: number;
+  layout: 'hwc' | 'chw';
+}
+
+/** The random choices for one image, drawn when its batch is planned. */
+export interface Draw {
+  mirror: boolean;
+  /** Uniform [0, 1) numbers that become the crop offsets once the image size is known. */
+  cropH: number;
+  cropW: number;
+}
+
+export class Transformer {
+  readonly crop: number;
+  readonly mirror: boolean;
+  readonly scale: number;
+  readonly forceColor: boolean;
+  readonly forceGray: boolean;
+  private readonly meanValues: number[];
+  private readonly mean?: { data: Float32Array; shape: number[] };
+
+  constructor(t: Params, private readonly phase: 'TRAIN' | 'TEST', resolve: (path: string) => string) {
+    this.crop = t.num('crop_size');
+    this.mirror = t.bool('mirror');
+    this.scale = t.num('scale');
+    this.forceColor = t.bool('force_color');
+    this.forceGray = t.bool('force_gray');
+    if (this.forceColor && this.forceGray) throw new CaffeToolError('transform_param sets both force_color and force_gray: choose one');
+    this.meanValues = t.list('mean_value');
+    const meanFile = t.has('mean_file') ? t.str('mean_file') : '';
+    if (meanFile && this.meanValues.length) throw new CaffeToolError('transform_param gives both mean_file and mean_value: Caffe refuses that, use one');
+    if (meanFile) this.mean = readMeanFile(resolve(meanFile));
+  }
+
+  /** The random choices for one image, in Caffe's order (mirror first, then the crop offsets). */
+  draw(rng: Rng): Draw {
+    const mirror = this.mirror && rng.uniform() < 0.5;
+    const random = this.crop > 0 && this.phase === 'TRAIN';
+    return { mirror, cropH: random ? rng.uniform() : -1, cropW: random ? rng.uniform() : -1 };
+  }
+
+  /** [C, H, W] of the output for an image of this size. */
+  outputShape(channels: number, height: number, width: number): [number, number, number] {
+    if (this.crop > 0 && (height < this.crop || width < this.crop)) {
+      throw new CaffeToolError(`transform_param.crop_size ${this.crop} is larger than the ${height}x${width} image`);
+    }
+    return this.crop > 0 ? [channels, this.crop, this.crop] : [channels, height, width];
+  }
+
+  /** Transform `img` into out[offset, offset + C*H'*W'). */
+  apply(img: Pixels, draw: Draw, out: Float32Array, offset: number): void {
+    const { channels: c, height, width } = img;
+    const [, h, w] = this.outputShape(c, height, width);
+    let hOff = 0;
+    let wOff = 0;
+    if (this.crop > 0) {
+      if (draw.cropH >= 0) {
+        hOff = randInt(draw.cropH, height - h + 1);
+        wOff = randInt(draw.cropW, width - w + 1);
+      } else {
+        hOff = (height - h) >> 1;
+        wOff = (width - w) >> 1;
+      }
+    }
+    const [sc, sy, sx] = img.layout === 'hwc' ? [1, width * c, c] : [height * width, width, 1];
+    const mean = this.meanFor(c, height, width);
+    const values = this.meanValues.length === 1 ? new Array<number>(c).fill(this.meanValues[0]) : this.meanValues;
+    const scale = this.scale;
+    const src = img.data;
+    for (let ch = 0; ch < c; ch++) {
+      const m = values.length ? values[ch] : 0;
+      for (let y = 0; y < h; y++) {
+        const row = offset + (ch * h + y) * w;
+        const srcRow = ch * sc + (hOff + y) * sy;
+        const meanRow = (ch * height + hOff + y) * width + wOff;
+        for (let x = 0; x < w; x++) {
+          const v = src[srcRow + (wOff + x) * sx];
+          const sub = mean ? mean[meanRow + x] : m;
+          out[row + (draw.mirror ? w - 1 - x : x)] = (v - sub) * scale;
+        }
+      }
+    }
+  }
+
+  private meanFor(c: number, h: number, w: number): Float32Array | undefined {
+    if (this.mean) {
+      const [mc, mh, mw] = this.mean.shape;
+      if (mc !== c || mh !== h || mw !== w) {
+        throw new CaffeToolError(`the mean file is ${mc}x${mh}x${mw} but the image is ${c}x${h}x${w}: Caffe subtracts the mean before cropping, so they must match`);
+      }
+      return this.mean.data;
+    }
+    if (this.meanValues.length > 1 && this.meanValues.length !== c) {
+      throw new CaffeToolError(`transform_param has ${this.meanValues.length} mean_value for a ${c}-channel image: give one, or one per channel`);
+    }
+    return undefined;
+  }
+}

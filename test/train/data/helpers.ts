@@ -1,0 +1,31 @@
+// Building a one-layer net from prototxt text and reading the reference arrays of fixtures/make_data.py.
+import { readFileSync } from 'node:fs';
+import { parseCaffeText } from '../../../src/io/files.js';
+import { readNpy } from '../../../src/io/npy.js';
+import { buildNet, type Net } from '../../../src/net/net.js';
+import { type BatchSource, type DataLayerOptions, openDataLayer } from '../../../src/train/data/index.js';
+import { fixture } from '../../helpers.js';
+
+export const DATA = fixture('data');
+
+export function netOf(text: string, phase: 'TRAIN' | 'TEST'): Net {
+  const file = parseCaffeText(text, { kinds: ['net'] });
+  return buildNet(file.message, { phase, dialect: file.dialect });
+}
+
+/** The net's first layer as a source, paths relative to fixtures/data. */
+export function open(text: string, phase: 'TRAIN' | 'TEST', opts: Partial<DataLayerOptions> = {}): BatchSource {
+  const net = netOf(text, phase);
+  return openDataLayer(net.layers[0], net, { phase, seed: 1, baseDir: DATA, ...opts });
+}
+
+export function ref(name: string): { data: Float32Array; shape: number[] } {
+  return readNpy(readFileSync(fixture('data', 'ref', name)));
+}
+
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
