@@ -1,0 +1,253 @@
+// Caffe's solvers (sgd_solver.cpp and its siblings): the learning rate policy (GetLearningRate), then
+// ApplyUpdate: ClipGradients, and for each learnable blob Normalize (1/iter_size), Regularize (L2 or L1 decay),
+// ComputeUpdateValue (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam), then Net::Update (data -= diff).
+// Arithmetic is float32 step by step (Math.fround), in Caffe's order of operations, so that long runs agree with
+// Caffe rather than with a float64 rewrite of the same formulas.
+import { CaffeToolError } from '../errors.js';
+import type { Message } from '../io/message.js';
+import { type Dialect, dialectSchema, messageInfo } from '../io/schema.js';
+import { Params } from '../layers/params.js';
+import { count } from '../layers/shape.js';
+import { SOLVER_TYPES } from '../convert/upgrade/solver-type.js';
+import type { OwnedParam } from './params.js';
+
+export const SOLVER_KINDS = ['SGD', 'Nesterov', 'AdaGrad', 'RMSProp', 'AdaDelta', 'Adam'] as const;
+export type SolverKind = (typeof SOLVER_KINDS)[number];
+export const LR_POLICIES = ['fixed', 'step', 'exp', 'inv', 'multistep', 'poly', 'sigmoid'] as const;
+
+const f = Math.fround;
+
+export class Solver {
+  readonly kind: SolverKind;
+  /** The iteration about to be applied (Caffe's iter_): 0 before the first update. */
+  iter = 0;
+  /** Caffe's current_step_ (step and multistep policies); kept in the .solverstate. */
+  currentStep = 0;
+  /**
+   * Caffe's history_ blobs, as the .solverstate lists them: one per learnable blob in order; AdaDelta and Adam
+   * add a second set after the first (AdaDelta: the updates' running average; Adam: v after m).
+   */
+  readonly history: Float32Array[];
+  private readonly p: Params;
+  private readonly scratch: Float32Array[];
+
+  constructor(
+    param: Message,
+    readonly params: OwnedParam[],
+    /** The blobs' values: updated in place by apply(). */
+    readonly values: Map<OwnedParam, Float32Array>,
+    dialect: Dialect = 'bvlc',
+  ) {
+    this.p = new Params(param, messageInfo(dialectSchema(dialect), 'SolverParameter'));
+    this.kind = solverKind(param);
+    checkSettings(this.p, this.kind);
+    const sets = this.kind === 'AdaDelta' || this.kind === 'Adam' ? 2 : 1;
+    this.history = [];
+    for (let s = 0; s < sets; s++) for (const q of params) this.history.push(new Float32Array(count(q.shape)));
+    this.scratch = params.map((q) => new Float32Array(count(q.shape)));
+    for (const q of params) {
+      if (!values.get(q)) throw new CaffeToolError(`the solver has no value for param ${q.key}`);
+    }
+  }
+
+  /** The solver's SolverParameter, read with the schema's defaults. */
+  get param(): Params {
+    return this.p;
+  }
+
+  /** GetLearningRate at the current iteration. Like Caffe's, it advances currentStep for step and multistep. */
+  learningRate(): number {
+    const p = this.p;
+    const policy = p.str('lr_policy');
+    const baseLr = f(p.num('base_lr'));
+    const gamma = f(p.num('gamma'));
+    const iter = this.iter;
+    switch (policy) {
+      case 'fixed':
+        return baseLr;
+      case 'step':
+        this.currentStep = Math.floor(iter / p.num('stepsize'));
+        return f(baseLr * f(Math.pow(gamma, this.currentStep)));
+      case 'exp':
+        return f(baseLr * f(Math.pow(gamma, iter)));
+      case 'inv':
+        return f(baseLr * f(Math.pow(f(1 + f(gamma * iter)), -f(p.num('power')))));
+      case 'multistep': {
+        // Caffe moves at most one step per call, even when iter is already past several step values.
+        const values = p.list('stepvalue');
+        if (this.currentStep < values.length && iter >= values[this.currentStep]) this.currentStep++;
+        return f(baseLr * f(Math.pow(gamma, this.currentStep)));
+      }
+      case 'poly':
+        return f(baseLr * f(Math.pow(f(1 - f(iter / p.num('max_iter'))), f(p.num('power')))));
+      case 'sigmoid':
+        return f(baseLr * f(1 / f(1 + f(Math.exp(f(-gamma * f(iter - p.num('stepsize'))))))));
+      default:
+        throw new CaffeToolError(`Unknown learning rate policy: '${policy}'`, { where: { path: 'lr_policy' }, hint: `use one of ${LR_POLICIES.join(', ')}` });
+    }
+  }
+
+  /**
+   * ApplyUpdate with the gradients summed over iter_size passes (missing entries: zero, as Caffe's cleared diffs),
+   * then ++iter. Returns the learning rate used.
+   */
+  apply(grads: Map<OwnedParam, Float32Array>): number {
+    const rate = this.learningRate();
+    const diffs = this.params.map((q, i) => {
+      const d = this.scratch[i];
+      const g = grads.get(q);
+      if (g) {
+        if (g.length !== d.length) throw new CaffeToolError(`the gradient of ${q.key} has ${g.length} values, the param ${d.length}`);
+        d.set(g);
+      } else d.fill(0);
+      return d;
+    });
+    this.clipGradients(diffs);
+    this.params.forEach((q, i) => {
+      const data = this.values.get(q)!;
+      const diff = diffs[i];
+      this.normalize(diff);
+      this.regularize(q, data, diff);
+      this.computeUpdateValue(i, diff, f(rate * f(q.lrMult)));
+      for (let j = 0; j < data.length; j++) data[j] = f(data[j] - diff[j]);
+    });
+    this.iter++;
+    return rate;
+  }
+
+  private clipGradients(diffs: Float32Array[]): void {
+    const clip = f(this.p.num('clip_gradients'));
+    if (clip < 0) return;
+    let sumsq = 0;
+    for (const d of diffs) {
+      let s = 0;
+      for (let j = 0; j < d.length; j++) s = f(s + f(d[j] * d[j]));
+      sumsq = f(sumsq + s);
+    }
+    const norm = f(Math.sqrt(sumsq));
+    if (norm > clip) {
+      const scale = f(clip / norm);
+      for (const d of diffs) for (let j = 0; j < d.length; j++) d[j] = f(d[j] * scale);
+    }
+  }
+
+  private normalize(diff: Float32Array): void {
+    const iterSize = this.p.num('iter_size');
+    if (iterSize === 1) return;
+    const k = f(1 / iterSize);
+    for (let j = 0; j < diff.length; j++) diff[j] = f(diff[j] * k);
+  }
+
+  private regularize(q: OwnedParam, data: Float32Array, diff: Float32Array): void {
+    const decay = f(f(this.p.num('weight_decay')) * f(q.decayMult));
+    if (!decay) return;
+    if (this.p.str('regularization_type') === 'L2') {
+      for (let j = 0; j < diff.length; j++) diff[j] = f(diff[j] + f(decay * data[j]));
+    } else {
+      for (let j = 0; j < diff.length; j++) diff[j] = f(diff[j] + f(decay * Math.sign(data[j])));
+    }
+  }
+
+  private computeUpdateValue(i: number, diff: Float32Array, localRate: number): void {
+    const p = this.p;
+    const h = this.history[i];
+    const n = diff.length;
+    const momentum = f(p.num('momentum'));
+    const delta = f(p.num('delta'));
+    switch (this.kind) {
+      case 'SGD':
+        // The learning rate goes inside the history: h = momentum*h + lr*g; the step is h.
+        for (let j = 0; j < n; j++) diff[j] = h[j] = f(f(localRate * diff[j]) + f(momentum * h[j]));
+        break;
+      case 'Nesterov':
+        // Step back the old momentum, then over-step the new one: (1+m)*h_new - m*h_old.
+        for (let j = 0; j < n; j++) {
+          const old = h[j];
+          h[j] = f(f(localRate * diff[j]) + f(momentum * old));
+          diff[j] = f(f(f(1 + momentum) * h[j]) + f(-momentum * old));
+        }
+        break;
+      case 'AdaGrad':
+        for (let j = 0; j < n; j++) {
+          h[j] = f(f(diff[j] * diff[j]) + h[j]);
+          diff[j] = f(localRate * f(diff[j] / f(f(Math.sqrt(h[j])) + delta)));
+        }
+        break;
+      case 'RMSProp': {
+        const decay = f(p.num('rms_decay'));
+        const keep = f(1 - decay);
+        for (let j = 0; j < n; j++) {
+          h[j] = f(f(keep * f(diff[j] * diff[j])) + f(decay * h[j]));
+          diff[j] = f(localRate * f(diff[j] / f(f(Math.sqrt(h[j])) + delta)));
+        }
+        break;
+      }
+      case 'AdaDelta': {
+        // momentum is the decay of both running averages; the learning rate multiplies the step last, and the
+        // updates' history holds the step before that scaling (Caffe's order).
+        const u = this.history[this.params.length + i];
+        const keep = f(1 - momentum);
+        for (let j = 0; j < n; j++) {
+          h[j] = f(f(keep * f(diff[j] * diff[j])) + f(momentum * h[j]));
+          const ratio = f(f(u[j] + delta) / f(h[j] + delta));
+          const step = f(diff[j] * f(Math.sqrt(ratio)));
+          u[j] = f(f(keep * f(step * step)) + f(momentum * u[j]));
+          diff[j] = f(localRate * step);
+        }
+        break;
+      }
+      case 'Adam': {
+        const v = this.history[this.params.length + i];
+        const beta1 = momentum;
+        const beta2 = f(p.num('momentum2'));
+        const t = this.iter + 1;
+        const correction = f(f(Math.sqrt(f(1 - f(Math.pow(beta2, t))))) / f(1 - f(Math.pow(beta1, t))));
+        const scale = f(localRate * correction);
+        const [k1, k2] = [f(1 - beta1), f(1 - beta2)];
+        for (let j = 0; j < n; j++) {
+          h[j] = f(f(k1 * diff[j]) + f(beta1 * h[j]));
+          v[j] = f(f(k2 * f(diff[j] * diff[j])) + f(beta2 * v[j]));
+          diff[j] = f(scale * f(h[j] / f(f(Math.sqrt(v[j])) + delta)));
+        }
+        break;
+      }
+    }
+  }
+}
+
+/** The solver type: `type`, or the deprecated `solver_type` enum when only it is given. */
+function solverKind(param: Message): SolverKind {
+  let type = param.type as string | undefined;
+  if (type === undefined && param.solver_type !== undefined) {
+    const old = param.solver_type as string | number;
+    type = typeof old === 'string' ? SOLVER_TYPES[old] : Object.values(SOLVER_TYPES)[old];
+  }
+  type ??= 'SGD';
+  const kind = SOLVER_KINDS.find((k) => k === type);
+  if (!kind) throw new CaffeToolError(`Unknown solver type: '${type}'`, { where: { path: 'type' }, hint: `Caffe's solvers are ${SOLVER_KINDS.join(', ')}` });
+  return kind;
+}
+
+/** The settings Caffe's solvers refuse (CHECKs in solver.cpp, sgd_solver.cpp and sgd_solvers.hpp). */
+function checkSettings(p: Params, kind: SolverKind): void {
+  const refuse = (path: string, message: string, hint?: string) => {
+    throw new CaffeToolError(message, { where: { path }, hint });
+  };
+  if (p.num('iter_size') < 1) refuse('iter_size', `iter_size ${p.num('iter_size')} must be 1 or more: it is the number of batches whose gradients one update sums`);
+  const policy = p.str('lr_policy');
+  if (!(LR_POLICIES as readonly string[]).includes(policy)) {
+    refuse('lr_policy', policy ? `Unknown learning rate policy: '${policy}'` : 'the solver gives no lr_policy', `use one of ${LR_POLICIES.join(', ')}`);
+  }
+  if (['step', 'exp', 'inv', 'multistep', 'sigmoid'].includes(policy) && p.num('gamma') < 0) refuse('gamma', `lr_policy ${policy} needs gamma >= 0, got ${p.num('gamma')}`);
+  if ((policy === 'step' || policy === 'sigmoid') && !(p.num('stepsize') > 0)) refuse('stepsize', `lr_policy ${policy} needs stepsize > 0, got ${p.num('stepsize')}`);
+  if (policy === 'poly' && !(p.num('max_iter') > 0)) refuse('max_iter', `lr_policy poly needs max_iter > 0, got ${p.num('max_iter')}`);
+  const reg = p.str('regularization_type');
+  if (reg !== 'L2' && reg !== 'L1') refuse('regularization_type', `Unknown regularization type: '${reg}'`, 'use L2 or L1');
+  if ((kind === 'AdaGrad' || kind === 'RMSProp') && p.num('momentum') !== 0) {
+    refuse('momentum', `Momentum cannot be used with ${kind} (momentum ${p.num('momentum')})`, 'remove momentum from the solver');
+  }
+  if (kind === 'RMSProp') {
+    const d = p.num('rms_decay');
+    if (!(d >= 0 && d < 1)) refuse('rms_decay', `rms_decay should lie between 0 and 1, got ${d}`);
+  }
+}
