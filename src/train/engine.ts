@@ -6,7 +6,7 @@ import ort from 'onnxruntime-node';
 import { CaffeToolError } from '../errors.js';
 import { blobData } from '../io/blob.js';
 import { count, formatShape } from '../layers/shape.js';
-import type { Net } from '../net/net.js';
+import type { Net, NetBlob } from '../net/net.js';
 import { Rng } from '../surgery/fillers.js';
 import { encodeModel } from '../convert/onnx/model.js';
 import { createSession, type Device } from '../runtime/session.js';
@@ -19,6 +19,8 @@ export interface EngineOptions extends GraphOptions {
   seed?: number;
   /** Starting values by param key (`layer/i`); otherwise the weights attached to the net. */
   values?: Map<string, Float32Array>;
+  /** Use the given value arrays themselves, not copies: a test net sharing the train net's blobs. */
+  shareValues?: boolean;
 }
 
 export interface StepResult {
@@ -30,6 +32,8 @@ export interface StepResult {
   grads: Map<OwnedParam, Float32Array>;
   /** 'external' backward: gradients of the data tops by blob name. */
   dataGrads: Map<string, Float32Array>;
+  /** exposeAll / expose: the exposed blob versions. */
+  exposed: Map<NetBlob, Float32Array>;
 }
 
 export class TrainingEngine {
@@ -50,7 +54,7 @@ export class TrainingEngine {
   static async create(net: Net, opts: EngineOptions = {}): Promise<TrainingEngine> {
     const graph = buildTrainingGraph(net, opts);
     const values = new Map<OwnedParam, Float32Array>();
-    for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values));
+    for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values, opts.shareValues ?? false));
     const model = encodeModel(graph.g, { name: net.name, producerVersion: 'caffe-tool', doc: `training graph of '${net.name}'` });
     const session = await createSession(model, opts.device);
     return new TrainingEngine(net, graph, session, values, new Rng(opts.seed ?? 1));
@@ -81,7 +85,9 @@ export class TrainingEngine {
     for (const [p, name] of this.graph.grads) grads.set(p, read(name));
     const dataGrads = new Map<string, Float32Array>();
     for (const [blob, name] of this.graph.dataGrads) dataGrads.set(blob, read(name));
-    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads };
+    const exposed = new Map<NetBlob, Float32Array>();
+    for (const [b, name] of this.graph.exposed) exposed.set(b, read(name));
+    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads, exposed };
   }
 
   async release(): Promise<void> {
@@ -96,11 +102,13 @@ function tensor(data: Float32Array | undefined, shape: number[], what: string): 
 }
 
 /** A private copy of the param's starting value: given, or the weights attached to its layer. */
-function startingValue(p: OwnedParam, given: Map<string, Float32Array> | undefined): Float32Array {
+function startingValue(p: OwnedParam, given: Map<string, Float32Array> | undefined, share: boolean): Float32Array {
   const v = given?.get(p.key);
   if (v) {
-    if (v.length !== count(p.shape)) throw new CaffeToolError(`param ${p.key} has ${v.length} values, ${formatShape(p.shape)} needs ${count(p.shape)}`);
-    return Float32Array.from(v);
+    if (v.length !== count(p.shape)) {
+      throw new CaffeToolError(`layer '${p.layer.name}' blob ${p.index} (${p.role}) is ${formatShape(p.shape)} but the value given has ${v.length} numbers`, { where: { layer: p.layer.name } });
+    }
+    return share ? v : Float32Array.from(v);
   }
   const blob = p.layer.weights?.[p.index];
   if (!blob) throw new CaffeToolError(`layer '${p.layer.name}' has no value for its ${p.role} blob: give weights or fillers`, { where: { layer: p.layer.name } });

@@ -17,6 +17,10 @@ export interface GraphOptions {
    * 'none': forward only (the TEST net, or `time` without --backward).
    */
   backward?: 'loss' | 'external' | 'none';
+  /** Also output every blob version the layers compute (finding where a NaN starts). */
+  exposeAll?: boolean;
+  /** Also output these blobs (their last versions): what `test` needs for IoU, what --monitor watches. */
+  expose?: string[];
   /** 'external' backward: the data tops that get a gradient (default: all). */
   inputGrads?: string[];
   opset?: number;
@@ -48,6 +52,8 @@ export interface TrainingGraph {
   /** 'external' backward: the gradient inputs of the outputs, and the data tops' gradients. */
   gradIn: Map<string, GraphTensor>;
   dataGrads: Map<string, string>;
+  /** exposeAll / expose: the exposed blob versions' value names. */
+  exposed: Map<NetBlob, string>;
 }
 
 export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingGraph {
@@ -119,6 +125,16 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
       }
     });
   }
+  const exposed = new Map<NetBlob, string>();
+  if (opts.exposeAll || opts.expose?.length) {
+    const declared = new Set(g.outputs.map((o) => o.name));
+    for (const b of net.blobVersions) {
+      if (isSource(b) || (!opts.exposeAll && !(opts.expose!.includes(b.name) && last.has(b)))) continue;
+      const name = names.get(b)!;
+      if (!declared.has(name)) g.outputs.push({ name, shape: b.shape });
+      exposed.set(b, name);
+    }
+  }
   let loss: string | undefined;
   if (seed === 'loss') {
     if (!lossTerms.length) throw new CaffeToolError('the net has no loss to train: no top has a loss_weight', { hint: 'add a loss layer (SoftmaxWithLoss, EuclideanLoss...) or give a top loss_weight: 1' });
@@ -154,7 +170,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
       }
     }
   }
-  return { g, params, data, paramInputs, grads, updates, randoms, outputs, loss, gradIn, dataGrads };
+  return { g, params, data, paramInputs, grads, updates, randoms, outputs, loss, gradIn, dataGrads, exposed };
 }
 
 /** The backward walk: gradients reaching each blob version, summed where a blob feeds several layers. */

@@ -50,7 +50,8 @@ export function netParams(net: Net): NetParams {
         });
       }
       const lrMult = statistic ? 0 : ((p.lr_mult as number | undefined) ?? 1);
-      const decayMult = statistic ? 0 : ((p.decay_mult as number | undefined) ?? 1);
+      // Caffe keeps decay_mult (default 1) on the statistics: with lr 0 it moves only Adam/AdaGrad histories.
+      const decayMult = (p.decay_mult as number | undefined) ?? 1;
       const owner = name ? byName.get(name) : undefined;
       if (owner) {
         checkShared(layer, index, spec.shape, owner, p);
