@@ -43,7 +43,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 }
 
 function tooLarge(size: number, max: number, partial = false): HttpError {
-  return new HttpError(413, `the body is ${partial ? 'over ' : ''}${size} bytes, more than the server's limit of ${max} bytes (--max-body)`);
+  const what = partial ? 'the body goes' : `the body is ${size} bytes,`;
+  return new HttpError(413, `${what} over the server's limit of ${max} bytes (--max-body)`);
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
