@@ -13,4 +13,8 @@ export const absVal: LayerDef = {
   toOnnx(ctx) {
     ctx.g.node('Abs', ctx.x, { outputs: ctx.y, name: ctx.name });
   },
+  gradient(ctx) {
+    // dx = dy * sign(x), with sign(0) = 0 like caffe_cpu_sign.
+    return { dx: [ctx.g.node('Mul', [ctx.dy[0]!, ctx.g.node('Sign', ctx.x, { name: `${ctx.name}_sign` })], { name: `${ctx.name}_dx` })] };
+  },
 };

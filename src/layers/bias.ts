@@ -1,6 +1,7 @@
 // Bias: adds a learned blob (or a second input) broadcast over the input axes [axis, axis + num_axes),
 // default the channels. Same shape out.
 import { broadcastOperand, checkOperandInput, learnedOperandShape } from './broadcast-operand.js';
+import { reduceToSpan } from './broadcast-grad.js';
 import { canonicalAxis } from './shape.js';
 import type { BlobSpec, LayerContext, LayerDef } from './types.js';
 
@@ -32,5 +33,14 @@ export const bias: LayerDef = {
       ? broadcastOperand(ctx, { input: ctx.x[1] }, operand, axis)
       : broadcastOperand(ctx, { learned: 0 }, ctx.learned[0].shape, axis);
     ctx.g.node('Add', [ctx.x[0], term], { outputs: ctx.y, name: ctx.name });
+  },
+  gradient(ctx) {
+    // dx = dy; the bias (blob or second input) gets dy summed over the axes it was broadcast along.
+    const [input, operand] = ctx.inputs;
+    const axis = operand?.length === 0 ? 0 : canonicalAxis(ctx.param('bias_param').num('axis'), input.length, 'bias_param.axis');
+    const dy = ctx.dy[0]!;
+    const needBias = operand ? ctx.needDx[1] : ctx.needDw[0];
+    const db = needBias ? reduceToSpan(ctx, dy, input, axis, (operand ?? ctx.learned[0].shape).length, 'dbias') : undefined;
+    return operand ? { dx: [dy, db] } : { dx: [dy], dw: [db] };
   },
 };

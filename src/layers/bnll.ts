@@ -12,4 +12,8 @@ export const bnll: LayerDef = {
     // same two branches, so large inputs do not overflow.
     ctx.g.node('Softplus', ctx.x, { outputs: ctx.y, name: ctx.name });
   },
+  gradient(ctx) {
+    // Caffe: dx = dy * e / (e + 1), e = exp(min(x, 50)): the logistic function of x.
+    return { dx: [ctx.g.node('Mul', [ctx.dy[0]!, ctx.g.node('Sigmoid', ctx.x, { name: `${ctx.name}_sigmoid` })], { name: `${ctx.name}_dx` })] };
+  },
 };

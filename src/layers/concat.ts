@@ -36,4 +36,11 @@ export const concat: LayerDef = {
     const axis = axisOrLegacyDim(ctx.param('concat_param'), ctx.inputs[0].length, 'concat_param', 'concat_dim');
     ctx.g.node('Concat', ctx.x, { outputs: ctx.y, name: ctx.name, attrs: { axis } });
   },
+  gradient(ctx) {
+    // The top's gradient cut back into the bottoms' pieces along the axis.
+    if (ctx.x.length === 1) return { dx: [ctx.dy[0]] };
+    const axis = axisOrLegacyDim(ctx.param('concat_param'), ctx.inputs[0].length, 'concat_param', 'concat_dim');
+    const sizes = ctx.inputs.map((s) => s[axis]);
+    return { dx: ctx.g.nodeN('Split', [ctx.dy[0]!, ctx.g.int64(sizes)], sizes.length, { name: `${ctx.name}_dx`, attrs: { axis } }) };
+  },
 };

@@ -68,4 +68,54 @@ export const eltwise: LayerDef = {
     const scaled = terms.map((t) => (t.c === 1 ? t.x : ctx.g.node('Mul', [t.x, ctx.g.float32([t.c], [])], { name: `${ctx.name}_coeff` })));
     ctx.g.node(scaled.length === 2 ? 'Add' : 'Sum', scaled, out);
   },
+  gradient(ctx) {
+    const p = ctx.param('eltwise_param');
+    const op = p.str('operation');
+    const dy = ctx.dy[0]!;
+    const mul = (a: string, b: string, what: string) => ctx.g.node('Mul', [a, b], { name: `${ctx.name}_${what}` });
+    if (op === 'SUM') {
+      // coeff_i * dy (Caffe scales even by 0 here, unlike its forward axpy).
+      const coeffs = p.list('coeff');
+      return { dx: ctx.x.map((_, i) => {
+        const c = coeffs.length ? Math.fround(coeffs[i]) : 1;
+        return !ctx.needDx[i] || c === 1 ? dy : mul(dy, ctx.g.float32([c], []), 'dx');
+      }) };
+    }
+    if (op === 'PROD') {
+      // stable_prod_grad (default): the product of the other bottoms, in bottom order; otherwise Caffe divides the
+      // top by the bottom (infinite or NaN where the bottom is 0).
+      const stable = p.bool('stable_prod_grad');
+      return { dx: ctx.x.map((x, i) => {
+        if (!ctx.needDx[i]) return undefined;
+        let d: string;
+        if (stable) {
+          const others = ctx.x.filter((_, j) => j !== i);
+          d = others.slice(1).reduce((t, o) => mul(t, o, 'others'), others[0]);
+        } else d = ctx.g.node('Div', [ctx.y[0], x], { name: `${ctx.name}_top_over_x` });
+        return mul(d, dy, 'dx');
+      }) };
+    }
+    // MAX: the gradient goes to the bottom Caffe's forward recorded as the max: between bottoms 0 and 1 a tie goes
+    // to 1 (it takes 0 only when strictly greater), a later bottom takes over only when strictly greater.
+    const zero = ctx.g.float32([0], []);
+    const firstWins = ctx.g.node('Greater', [ctx.x[0], ctx.x[1]], { name: `${ctx.name}_first_wins` });
+    if (ctx.x.length === 2) {
+      return { dx: [
+        ctx.needDx[0] ? ctx.g.node('Where', [firstWins, dy, zero], { name: `${ctx.name}_dx` }) : undefined,
+        ctx.needDx[1] ? ctx.g.node('Where', [firstWins, zero, dy], { name: `${ctx.name}_dx` }) : undefined,
+      ] };
+    }
+    let index = ctx.g.node('Where', [firstWins, zero, ctx.g.float32([1], [])], { name: `${ctx.name}_argmax` });
+    let max = ctx.g.node('Max', [ctx.x[0], ctx.x[1]], { name: `${ctx.name}_max` });
+    ctx.x.slice(2).forEach((x, k) => {
+      const wins = ctx.g.node('Greater', [x, max], { name: `${ctx.name}_wins` });
+      index = ctx.g.node('Where', [wins, ctx.g.float32([k + 2], []), index], { name: `${ctx.name}_argmax` });
+      if (k + 3 < ctx.x.length) max = ctx.g.node('Max', [max, x], { name: `${ctx.name}_max` });
+    });
+    return { dx: ctx.x.map((_, i) => {
+      if (!ctx.needDx[i]) return undefined;
+      const mine = ctx.g.node('Equal', [index, ctx.g.float32([i], [])], { name: `${ctx.name}_is_max` });
+      return ctx.g.node('Where', [mine, dy, zero], { name: `${ctx.name}_dx` });
+    }) };
+  },
 };

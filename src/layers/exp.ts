@@ -28,4 +28,12 @@ export const exp: LayerDef = {
     const e = ctx.g.node('Exp', [scaled], { name: `${ctx.name}_exp` });
     ctx.g.node('Mul', [e, ctx.g.float32([outer], [])], { outputs: ctx.y, name: ctx.name });
   },
+  gradient(ctx) {
+    // Caffe: dx = (y * dy) * inner, inner = log(base) * scale.
+    const p = ctx.param('exp_param');
+    const [base, scale] = ['base', 'scale'].map((f) => Math.fround(p.num(f)));
+    const inner = Math.fround((base === -1 ? 1 : Math.fround(Math.log(base))) * scale);
+    const dx = ctx.g.node('Mul', [ctx.y[0], ctx.dy[0]!], { name: `${ctx.name}_y_dy` });
+    return { dx: [inner === 1 ? dx : ctx.g.node('Mul', [dx, ctx.g.float32([inner], [])], { name: `${ctx.name}_dx` })] };
+  },
 };

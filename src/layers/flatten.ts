@@ -29,6 +29,10 @@ export const flatten: LayerDef = {
       ctx.g.node('Reshape', [ctx.x[0], ctx.g.int64(shape)], { outputs: ctx.y, name: ctx.name });
     }
   },
+  gradient(ctx) {
+    // The top's gradient seen in the bottom's shape (the same values in the same order).
+    return { dx: [ctx.g.node('Reshape', [ctx.dy[0]!, ctx.g.int64(ctx.inputs[0])], { name: `${ctx.name}_dx` })] };
+  },
 };
 
 /** The merged axes [start, end]; end = start - 1 (Caffe allows it) inserts an axis of size 1. */

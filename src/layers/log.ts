@@ -23,11 +23,21 @@ export const log: LayerDef = {
     let t = ctx.x[0];
     if (scale !== 1) t = ctx.g.node('Mul', [t, ctx.g.float32([scale], [])], { name: `${ctx.name}_scale` });
     if (shift !== 0) t = ctx.g.node('Add', [t, ctx.g.float32([shift], [])], { name: `${ctx.name}_shift` });
+    ctx.train?.save('argument', t);
     if (baseScale === 1) {
       ctx.g.node('Log', [t], { outputs: ctx.y, name: ctx.name });
       return;
     }
     const l = ctx.g.node('Log', [t], { name: `${ctx.name}_log` });
     ctx.g.node('Mul', [l, ctx.g.float32([baseScale], [])], { outputs: ctx.y, name: ctx.name });
+  },
+  gradient(ctx) {
+    // Caffe: dx = dy * (scale x + shift)^-1 * (scale / log(base)), the last factor in float and skipped when 1.
+    const p = ctx.param('log_param');
+    const [base, scale] = ['base', 'scale'].map((f) => Math.fround(p.num(f)));
+    const numScale = Math.fround(scale / (base === -1 ? 1 : Math.fround(Math.log(base))));
+    let slope = ctx.g.node('Reciprocal', [ctx.saved('argument')], { name: `${ctx.name}_reciprocal` });
+    if (numScale !== 1) slope = ctx.g.node('Mul', [slope, ctx.g.float32([numScale], [])], { name: `${ctx.name}_slope` });
+    return { dx: [ctx.g.node('Mul', [ctx.dy[0]!, slope], { name: `${ctx.name}_dx` })] };
   },
 };

@@ -2,6 +2,7 @@
 // slice_point (one fewer than the tops), or into equal parts when no slice_point is given.
 import type { AttrValue } from '../convert/onnx/graph.js';
 import { CaffeToolError } from '../errors.js';
+import { zeros } from './broadcast-grad.js';
 import { axisOrLegacyDim } from './legacy-axis.js';
 import type { LayerContext, LayerDef } from './types.js';
 
@@ -36,6 +37,12 @@ export const slice: LayerDef = {
       return;
     }
     ctx.g.node('Split', [ctx.x[0], ctx.g.int64(sizes)], { outputs: ctx.y, name: ctx.name, attrs: { axis } });
+  },
+  gradient(ctx) {
+    // The tops' gradients joined along the axis; a top no gradient reaches contributes zeros (its diff in Caffe).
+    const { axis } = sliceGeometry(ctx);
+    const parts = ctx.dy.map((d, i) => d ?? zeros(ctx, ctx.outputs[i]));
+    return { dx: [parts.length === 1 ? parts[0] : ctx.g.node('Concat', parts, { name: `${ctx.name}_dx`, attrs: { axis } })] };
   },
 };
 
