@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { BAD_DATA, BAD_USAGE, CaffeToolError } from '../errors.js';
 import * as absorbBn from './absorb-bn.js';
 import { normaliseArgv } from './argv.js';
+import * as classWeights from './class-weights.js';
 import * as convert from './convert.js';
 import * as deploy from './deploy.js';
 import * as edit from './edit.js';
@@ -11,6 +12,7 @@ import * as exportTriton from './export-triton.js';
 import * as fcToConv from './fc-to-conv.js';
 import * as fromMatlab from './from-matlab.js';
 import * as info from './info.js';
+import * as plotLog from './plot-log.js';
 import * as run from './run.js';
 import * as serve from './serve.js';
 import * as time from './time.js';
@@ -25,6 +27,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   absorbBn.register(program);
+  classWeights.register(program);
   convert.register(program);
   deploy.register(program);
   edit.register(program);
@@ -32,6 +35,7 @@ export function buildProgram(): Command {
   fcToConv.register(program);
   fromMatlab.register(program);
   info.register(program);
+  plotLog.register(program);
   toMatlab.register(program);
   toOnnx.register(program);
   run.register(program);
