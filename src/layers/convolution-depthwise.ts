@@ -3,8 +3,9 @@
 // convolution_param but ignores num_output and group (Caffe does not check them), and is 2-D only.
 import { CaffeToolError } from '../errors.js';
 import type { Params } from './params.js';
+import { biasGrad, convDataGrad, convWeightGrad } from './conv-grad.js';
 import { count, legacyShape } from './shape.js';
-import type { LayerContext, LayerDef } from './types.js';
+import type { Gradients, LayerContext, LayerDef } from './types.js';
 
 interface DwGeometry {
   kernel: [number, number];
@@ -72,11 +73,22 @@ export const convolutionDepthwise: LayerDef = {
     const g = geometry(ctx);
     // One filter per channel: weights [C, 1, kh, kw] are an ONNX Conv with group = C as they are.
     const w = ctx.weight(0);
-    const b = ctx.weights.length > 1 ? [ctx.weight(1)] : [];
+    const b = ctx.learned.length > 1 ? [ctx.weight(1)] : [];
     ctx.g.node('Conv', [ctx.x[0], w, ...b], {
       outputs: ctx.y,
       name: ctx.name,
       attrs: { kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...g.pad], dilations: g.dilation, group: input[1] },
     });
+  },
+  gradient(ctx) {
+    // A Convolution with group = C.
+    const [input, output] = [ctx.inputs[0], ctx.outputs[0]];
+    const win = { ...geometry(ctx), group: input[1] };
+    const dy = ctx.dy[0]!;
+    const out: Gradients = { dx: [], dw: [] };
+    if (ctx.needDx[0]) out.dx![0] = convDataGrad(ctx.g, `${ctx.name}_dx`, dy, ctx.weight(0), win, input, output);
+    if (ctx.needDw[0]) out.dw![0] = convWeightGrad(ctx.g, `${ctx.name}_dW`, ctx.x[0], dy, win, input, output);
+    if (ctx.needDw[1]) out.dw![1] = biasGrad(ctx.g, `${ctx.name}_db`, dy, 4);
+    return out;
   },
 };

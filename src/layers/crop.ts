@@ -58,4 +58,21 @@ export const crop: LayerDef = {
     }
     ctx.g.node('Slice', [ctx.x[0], starts, ends, ctx.g.int64(axes)], { outputs: ctx.y, name: ctx.name });
   },
+  gradient(ctx) {
+    // dy padded with zeros back to the data's shape at the offsets. The reference input gets no gradient
+    // (Caffe's Backward_cpu writes bottom[0] only): zeros if one is asked for.
+    const [data, like] = ctx.inputs;
+    const out = ctx.outputs[0];
+    const p = ctx.param('crop_param');
+    const axis = canonicalAxis(p.num('axis'), data.length, 'crop_param.axis');
+    const offsets = p.list('offset');
+    const before = data.map((_, i) => (i < axis || offsets.length === 0 ? 0 : offsets[offsets.length === 1 ? 0 : i - axis]));
+    const after = data.map((size, i) => size - before[i] - out[i]);
+    const dy = ctx.dy[0]!;
+    const dx = [...before, ...after].some((v) => v !== 0)
+      ? ctx.g.node('Pad', [dy, ctx.g.int64([...before, ...after])], { name: `${ctx.name}_dx` })
+      : dy;
+    const dLike = ctx.needDx[1] ? ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(like)], { name: `${ctx.name}_dlike` }) : undefined;
+    return { dx: [ctx.needDx[0] ? dx : undefined, dLike] };
+  },
 };

@@ -89,4 +89,46 @@ export const interp: LayerDef = {
     }
     ctx.g.node('Resize', [x, '', '', sizes], { outputs: ctx.y, name: ctx.name, attrs });
   },
+  gradient(ctx) {
+    // The resize is separable, y = A_h x A_w^T per plane with A [out, in] the interpolation weights, so its adjoint
+    // is dx = A_h^T dy A_w (caffe_cpu_interp2_backward spreads each top value over the same four sources); the
+    // cropped border gets no gradient.
+    const p = forkParam(ctx, 'interp_param', ['deeplab', 'pspnet']);
+    const [padBeg, padEnd] = [p.num('pad_beg'), p.num('pad_end')];
+    const input = ctx.inputs[0];
+    const [, , h, w] = legacyShape(input, 'Interp');
+    const [, , oh, ow] = ctx.outputs[0];
+    const [hEff, wEff] = [h + padBeg + padEnd, w + padBeg + padEnd];
+    let dx = ctx.dy[0]!;
+    if (ow !== wEff) dx = ctx.g.node('MatMul', [dx, ctx.g.float32(interpWeights(wEff, ow), [ow, wEff])], { name: `${ctx.name}_dx_w` });
+    if (oh !== hEff) {
+      const transposed = interpWeights(hEff, oh);
+      const t = new Float32Array(hEff * oh);
+      for (let o = 0; o < oh; o++) for (let i = 0; i < hEff; i++) t[i * oh + o] = transposed[o * hEff + i];
+      dx = ctx.g.node('MatMul', [ctx.g.float32(t, [hEff, oh]), dx], { name: `${ctx.name}_dx_h` });
+    }
+    if (padBeg || padEnd) {
+      dx = ctx.g.node('Pad', [dx, ctx.g.int64([0, 0, -padBeg, -padBeg, 0, 0, -padEnd, -padEnd])], { name: `${ctx.name}_dx_uncrop` });
+    }
+    if (input.length !== 4) dx = ctx.g.node('Reshape', [dx, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
+    return { dx: [dx] };
+  },
 };
+
+/**
+ * The [out, in] matrix of aligned-corner linear interpolation on one axis, in Caffe's float arithmetic:
+ * src = o * (in - 1) / (out - 1), weights 1 - frac and frac on src's floor and the next index (none past the edge).
+ */
+function interpWeights(size: number, out: number): Float32Array {
+  const a = new Float32Array(out * size);
+  const ratio = out > 1 ? Math.fround((size - 1) / (out - 1)) : 0;
+  for (let o = 0; o < out; o++) {
+    const src = Math.fround(ratio * o);
+    const i = Math.trunc(src);
+    const next = i < size - 1 ? 1 : 0;
+    const frac = Math.fround(src - i);
+    a[o * size + i] += 1 - frac;
+    a[o * size + i + next] += frac;
+  }
+  return a;
+}

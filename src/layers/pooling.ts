@@ -70,7 +70,61 @@ export const pooling: LayerDef = {
     return ctx.tops.map(() => [...out]);
   },
   toOnnx(ctx) {
-    poolingToOnnx(ctx, poolGeometry(ctx.param('pooling_param'), ctx.inputs[0]));
+    const g = poolGeometry(ctx.param('pooling_param'), ctx.inputs[0]);
+    if (ctx.train && g.method === 'STOCHASTIC') {
+      throw new CaffeToolError('STOCHASTIC pooling cannot be trained: its training forward (sampling a value per window) and backward are not built', {
+        hint: 'train with pool: MAX or AVE; a trained STOCHASTIC net still runs for inference',
+      });
+    }
+    poolingToOnnx(ctx, g);
+  },
+  gradient(ctx) {
+    const g = poolGeometry(ctx.param('pooling_param'), ctx.inputs[0]);
+    const input = ctx.inputs[0];
+    const out = ctx.outputs[0];
+    // Caffe's backward reads the first top's gradient only; the mask top passes none.
+    const dy = ctx.dy[0];
+    if (!dy) return { dx: [ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(input)], { name: `${ctx.name}_dx_zero` })] };
+    if (g.method === 'MAX') {
+      // Into the argmax of each window: ONNX Runtime's MaxPool scans the window in row-major order and keeps a value
+      // only when strictly greater, as Caffe does, so ties go to the first maximum in both (the tests check it).
+      const indices = ctx.saved('indices');
+      const overlap = [0, 1].some((a) => out[2 + a] > 1 && g.kernel[a] > g.stride[a]);
+      if (!overlap) {
+        // ONNX Runtime checks output_shape against the size the forward's window attributes give.
+        return { dx: [ctx.g.node('MaxUnpool', [dy, indices, ctx.g.int64(input)], { name: `${ctx.name}_dx`, attrs: windowAttrs(g, input, out) })] };
+      }
+      // Overlapping windows can share an argmax: their gradients add up (Caffe's +=).
+      const flat = ctx.g.int64([-1]);
+      const zeros = ctx.g.node('ConstantOfShape', [ctx.g.int64([input.reduce((a, b) => a * b, 1)])], { name: `${ctx.name}_dx_zeros` });
+      const sum = ctx.g.node('ScatterElements', [
+        zeros,
+        ctx.g.node('Reshape', [indices, flat], { name: `${ctx.name}_indices_flat` }),
+        ctx.g.node('Reshape', [dy, flat], { name: `${ctx.name}_dy_flat` }),
+      ], { name: `${ctx.name}_dx_flat`, attrs: { axis: 0, reduction: 'add' } });
+      return { dx: [ctx.g.node('Reshape', [sum, ctx.g.int64(input)], { name: `${ctx.name}_dx` })] };
+    }
+    if (g.global) {
+      const mean = ctx.g.node('Mul', [dy, ctx.g.float32([1 / (input[2] * input[3])], [])], { name: `${ctx.name}_dy_mean` });
+      return { dx: [ctx.g.node('Expand', [mean, ctx.g.int64(input)], { name: `${ctx.name}_dx` })] };
+    }
+    // AVE: each window spreads dy / its divisor evenly over the window (clipped to the image: padding takes its
+    // share and drops it). The spreading is a ConvTranspose of every plane with a ones kernel.
+    const sizes = poolSizes(g, input, out);
+    const divided = overhangs(g, input, out)
+      ? ctx.g.node('Mul', [dy, ctx.g.initializer(`${ctx.name}_inverse_divisor`, sizes.map((s) => 1 / s), [1, 1, out[2], out[3]])], { name: `${ctx.name}_dy_divided` })
+      : ctx.g.node('Mul', [dy, ctx.g.float32([1 / sizes[0]], [])], { name: `${ctx.name}_dy_divided` });
+    const planes = ctx.g.node('Reshape', [divided, ctx.g.int64([input[0] * input[1], 1, out[2], out[3]])], { name: `${ctx.name}_dy_planes` });
+    // The windows reach s(out-1) + k - pad; rows past that get no gradient (output_padding, always < stride).
+    const end = [0, 1].map((a) => g.stride[a] * (out[2 + a] - 1) + g.kernel[a] - g.pad[a] - input[2 + a]);
+    const spread = ctx.g.node('ConvTranspose', [planes, ctx.g.float32(new Float32Array(g.kernel[0] * g.kernel[1]).fill(1), [1, 1, ...g.kernel])], {
+      name: `${ctx.name}_spread`,
+      attrs: {
+        kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...end.map((e) => Math.max(0, e))],
+        ...(end.some((e) => e < 0) ? { output_padding: end.map((e) => Math.max(0, -e)) } : {}),
+      },
+    });
+    return { dx: [ctx.g.node('Reshape', [spread, ctx.g.int64(input)], { name: `${ctx.name}_dx` })] };
   },
 };
 
@@ -78,7 +132,7 @@ export const pooling: LayerDef = {
  * One Caffe pooling as ONNX nodes: ctx.x[0] (shape ctx.inputs[0]) pooled with `g` into ctx.y (shape
  * ctx.outputs[0]; a second name takes MAX's mask). SPP pools its pyramid levels with it.
  */
-export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 'inputs' | 'outputs'>, g: PoolGeometry): void {
+export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 'inputs' | 'outputs' | 'train'>, g: PoolGeometry): void {
   const input = ctx.inputs[0];
   const out = ctx.outputs[0];
   const [x] = ctx.x;
@@ -90,19 +144,23 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
     ctx.g.node('Div', [squares, sums], { outputs: [ctx.y[0]], name: ctx.name });
     return;
   }
-  if (g.global && ctx.y.length === 1) {
+  // Training keeps MAX's argmax for the backward (a global MAX as a MaxPool over the whole plane).
+  const keepArgmax = g.method === 'MAX' && ctx.train !== undefined;
+  if (g.global && ctx.y.length === 1 && !keepArgmax) {
     ctx.g.node(g.method === 'MAX' ? 'GlobalMaxPool' : 'GlobalAveragePool', [x], { outputs: ctx.y, name: ctx.name });
     return;
   }
   const attrs = windowAttrs(g, input, out);
   if (g.method === 'MAX') {
-    if (ctx.y.length === 1) {
+    if (ctx.y.length === 1 && !keepArgmax) {
       ctx.g.node('MaxPool', [x], { outputs: ctx.y, name: ctx.name, attrs });
       return;
     }
     // The mask top: Caffe stores the plane-local index h*W + w as a float; ONNX gives the flat index.
     const indices = ctx.g.unique(`${ctx.name}_indices`);
     ctx.g.node('MaxPool', [x], { outputs: [ctx.y[0], indices], attrs, name: ctx.name });
+    ctx.train?.save('indices', indices);
+    if (ctx.y.length === 1) return;
     const local = ctx.g.node('Mod', [indices, ctx.g.int64([input[2] * input[3]], [])]);
     ctx.g.node('Cast', [local], { outputs: [ctx.y[1]], attrs: { to: 1 }, name: `${ctx.name}_mask` });
     return;
@@ -112,18 +170,24 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
   // k*k average is rescaled position by position.
   const avg = ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 }, ...(overhangs(g, input, out) ? {} : { outputs: [ctx.y[0]], name: ctx.name }) });
   if (!overhangs(g, input, out)) return;
+  const factor = poolSizes(g, input, out).map((size) => (g.kernel[0] * g.kernel[1]) / size);
+  ctx.g.node('Mul', [avg, ctx.g.initializer(`${ctx.name}_divisor`, factor, [1, 1, out[2], out[3]])], { outputs: [ctx.y[0]], name: ctx.name });
+}
+
+/** AVE's divisor at each output position: the window clipped to the padded input [-pad, H + pad). */
+function poolSizes(g: PoolGeometry, input: Shape, out: Shape): Float32Array {
   const [oh, ow] = [out[2], out[3]];
-  const factor = new Float32Array(oh * ow);
+  const sizes = new Float32Array(oh * ow);
   for (let i = 0; i < oh; i++) {
     for (let j = 0; j < ow; j++) {
       const hs = i * g.stride[0] - g.pad[0];
       const ws = j * g.stride[1] - g.pad[1];
       const he = Math.min(hs + g.kernel[0], input[2] + g.pad[0]);
       const we = Math.min(ws + g.kernel[1], input[3] + g.pad[1]);
-      factor[i * ow + j] = (g.kernel[0] * g.kernel[1]) / ((he - hs) * (we - ws));
+      sizes[i * ow + j] = (he - hs) * (we - ws);
     }
   }
-  ctx.g.node('Mul', [avg, ctx.g.initializer(`${ctx.name}_divisor`, factor, [1, 1, oh, ow])], { outputs: [ctx.y[0]], name: ctx.name });
+  return sizes;
 }
 
 /** ONNX pooling attributes that give Caffe's output size: explicit end pads, no ceil mode. */

@@ -63,6 +63,26 @@ export const upsample: LayerDef = {
       attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
     });
   },
+  gradient(ctx) {
+    const input = ctx.inputs[0];
+    const dy = ctx.dy[0]!;
+    if (ctx.inputs.length === 2) {
+      // SegNet's Backward_cpu: bottom_diff[i] = top_diff[mask[i]] for every i, a gather (where two indices coincide
+      // each gets the gradient, although only the later one reached the top: Caffe's rule). The mask gets none.
+      const [, , oh, ow] = ctx.outputs[0];
+      const planes = ctx.g.node('Reshape', [dy, ctx.g.int64([input[0], input[1], oh * ow])], { name: `${ctx.name}_dy_planes` });
+      const gathered = ctx.g.node('GatherElements', [planes, ctx.saved('indices')], { name: `${ctx.name}_dx_planes`, attrs: { axis: 2 } });
+      const dx = ctx.g.node('Reshape', [gathered, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
+      const mask = ctx.needDx[1] ? ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(ctx.inputs[1])], { name: `${ctx.name}_dmask` }) : undefined;
+      return { dx: [dx, mask] };
+    }
+    // Nearest neighbour: every input value feeds a scale x scale block, whose gradients add up.
+    const scale = forkParam(ctx, 'upsample_param', ['segnet', 'enet']).num('scale');
+    const [h, w] = input.slice(-2);
+    const blocks = ctx.g.node('Reshape', [dy, ctx.g.int64([...input.slice(0, -2), h, scale, w, scale])], { name: `${ctx.name}_dy_blocks` });
+    const r = input.length;
+    return { dx: [ctx.g.node('ReduceSum', [blocks, ctx.g.int64([r - 1, r + 1])], { name: `${ctx.name}_dx`, attrs: { keepdims: 0 } })] };
+  },
 };
 
 /**
@@ -78,6 +98,7 @@ function unpoolToOnnx(ctx: OnnxContext): void {
   const data = ctx.g.node('Reshape', [ctx.x[0], planes], { name: `${ctx.name}_planes` });
   const mask = ctx.g.node('Cast', [ctx.x[1]], { attrs: { to: 7 }, name: `${ctx.name}_indices` });
   const indices = ctx.g.node('Reshape', [mask, planes], { name: `${ctx.name}_index_planes` });
+  ctx.train?.save('indices', indices);
   let shape: string;
   if (!ctx.dynamicBatch) shape = ctx.g.int64([n, c, oh * ow]);
   else {

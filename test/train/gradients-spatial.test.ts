@@ -1,0 +1,173 @@
+// The spatial layers' backward (convolutions, pooling, unpooling, resizing, crop, LRN) against finite differences
+// of their forward (test/train/gradcheck.ts), and MAX pooling's ties against Caffe's first-max rule by hand.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkGradients, type GradCheckOptions } from './gradcheck.js';
+import { parseCaffeText } from '../../src/io/files.js';
+import type { Shape } from '../../src/layers/types.js';
+import { buildNet } from '../../src/net/net.js';
+import { TrainingEngine } from '../../src/train/engine.js';
+
+async function expectAgree(layer: string, inputs: Record<string, Shape>, opts: GradCheckOptions = {}): Promise<void> {
+  const { checked, failures } = await checkGradients(layer, inputs, opts);
+  assert.ok(checked > 0, 'nothing was checked');
+  assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${checked} gradients disagree`);
+}
+
+/** Distinct values (a shuffled ramp), so that no two in a pooling window tie or come within the step of each other. */
+function distinct(n: number, seed = 5): Float32Array {
+  const v = Float32Array.from({ length: n }, (_, i) => (i - n / 2) * 0.05);
+  let s = seed;
+  for (let i = n - 1; i > 0; i--) {
+    s = (s * 16807) % 2147483647;
+    const j = s % (i + 1);
+    [v[i], v[j]] = [v[j], v[i]];
+  }
+  return v;
+}
+
+/** The gradient of input `x` for one layer fed `x`, when the top's gradient is `dy` (an external backward). */
+async function inputGrad(layer: string, shape: Shape, x: Float32Array, dy: Float32Array): Promise<Float32Array> {
+  const text = `input: "x" input_shape { ${shape.map((d) => `dim: ${d}`).join(' ')} }\nlayer { name: "under_test" ${layer} }\n`;
+  const net = buildNet(parseCaffeText(text, { kinds: ['net'] }).message, { phase: 'TRAIN' });
+  const engine = await TrainingEngine.create(net, { backward: 'external', inputGrads: ['x'] });
+  try {
+    const [top] = engine.graph.gradIn.keys();
+    const { dataGrads } = await engine.step({ x, [`grad_in:${top}`]: dy });
+    return dataGrads.get('x')!;
+  } finally {
+    await engine.release();
+  }
+}
+
+const conv = (p: string) => `type: "Convolution" bottom: "x" top: "y" convolution_param { ${p} }`;
+const deconv = (p: string) => `type: "Deconvolution" bottom: "x" top: "y" convolution_param { ${p} }`;
+
+describe('gradients: Convolution', () => {
+  it('3x3, pad 1', () => expectAgree(conv('num_output: 3 kernel_size: 3 pad: 1'), { x: [2, 2, 5, 5] }));
+  it('stride 2 with rows the stride skips (output_padding), no bias', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 bias_term: false'), { x: [2, 3, 6, 7] }));
+  it('dilation 2, pad 2, rectangular kernel', () => expectAgree(conv('num_output: 2 kernel_h: 3 kernel_w: 2 pad: 2 dilation: 2'), { x: [1, 2, 6, 5] }));
+  it('groups 2, stride 2, pad 1', () => expectAgree(conv('num_output: 4 kernel_size: 3 stride: 2 pad: 1 group: 2'), { x: [2, 4, 5, 6] }));
+  it('1-D', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 pad: 1'), { x: [2, 3, 9] }));
+  it('3-D, groups 3', () => expectAgree(conv('num_output: 3 kernel_size: 2 stride: 2 group: 3 pad: 1'), { x: [1, 3, 3, 4, 3] }));
+  it('two bottoms sharing the weights', () => expectAgree('type: "Convolution" bottom: "a" bottom: "b" top: "ya" top: "yb" convolution_param { num_output: 2 kernel_size: 2 }', { a: [1, 2, 3, 3], b: [2, 2, 4, 3] }));
+});
+
+describe('gradients: Deconvolution', () => {
+  it('stride 2, pad 1', () => expectAgree(deconv('num_output: 3 kernel_size: 4 stride: 2 pad: 1'), { x: [2, 2, 3, 3] }));
+  it('groups 2, dilation 2, no bias', () => expectAgree(deconv('num_output: 4 kernel_size: 3 dilation: 2 group: 2 bias_term: false'), { x: [1, 4, 3, 4] }));
+  it('stride 3, rectangular', () => expectAgree(deconv('num_output: 2 kernel_h: 3 kernel_w: 2 stride: 3'), { x: [2, 2, 2, 3] }));
+});
+
+describe('gradients: ConvolutionDepthwise', () => {
+  it('3x3, stride 2, pad 1', () => expectAgree('type: "ConvolutionDepthwise" bottom: "x" top: "y" convolution_param { num_output: 3 kernel_size: 3 stride: 2 pad: 1 }', { x: [2, 3, 5, 6] }));
+});
+
+const pool = (p: string) => `type: "Pooling" bottom: "x" top: "y" pooling_param { ${p} }`;
+
+describe('gradients: Pooling MAX', () => {
+  it('3x3 stride 2 (overlapping windows) with the round-up overhang', () => expectAgree(pool('pool: MAX kernel_size: 3 stride: 2'), { x: [2, 2, 6, 6] }, { values: { x: distinct(144) } }));
+  it('2x2 stride 2 on an odd plane (windows apart)', () => expectAgree(pool('pool: MAX kernel_size: 2 stride: 2'), { x: [2, 2, 5, 7] }, { values: { x: distinct(140) } }));
+  it('3x3 stride 2 pad 1', () => expectAgree(pool('pool: MAX kernel_size: 3 stride: 2 pad: 1'), { x: [1, 3, 5, 6] }, { values: { x: distinct(90) } }));
+  it('rectangular, with the mask top', () => expectAgree('type: "Pooling" bottom: "x" top: "y" top: "mask" pooling_param { pool: MAX kernel_h: 2 kernel_w: 3 stride_h: 2 stride_w: 1 }', { x: [2, 2, 4, 5] }, { values: { x: distinct(80) } }));
+  it('global', () => expectAgree(pool('pool: MAX global_pooling: true'), { x: [2, 3, 3, 4] }, { values: { x: distinct(72) } }));
+});
+
+describe('gradients: Pooling AVE', () => {
+  it('3x3 stride 2 pad 1 with the overhang out of the divisor', () => expectAgree(pool('pool: AVE kernel_size: 3 stride: 2 pad: 1'), { x: [1, 2, 6, 6] }));
+  it('2x2 stride 2, FLOOR: the last row is in no window', () => expectAgree(pool('pool: AVE kernel_size: 2 stride: 2 round_mode: FLOOR'), { x: [2, 2, 5, 5] }));
+  it('3x3 stride 1 pad 1', () => expectAgree(pool('pool: AVE kernel_size: 3 pad: 1'), { x: [1, 2, 4, 5] }));
+  it('rectangular with ceil overhang, no pad', () => expectAgree(pool('pool: AVE kernel_h: 3 kernel_w: 2 stride: 2'), { x: [2, 1, 6, 5] }));
+  it('global', () => expectAgree(pool('pool: AVE global_pooling: true'), { x: [2, 3, 3, 4] }));
+});
+
+/** Caffe's PoolingLayer MAX forward and backward (pooling_layer.cpp), written out: the first maximum wins (strict >). */
+function caffeMaxPoolGrad(x: Float32Array, [n, c, h, w]: Shape, k: number, s: number, pad: number, [oh, ow]: number[], dy: Float32Array): Float32Array {
+  const dx = new Float32Array(x.length);
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let ph = 0; ph < oh; ph++) {
+      for (let pw = 0; pw < ow; pw++) {
+        const [hs, ws] = [Math.max(ph * s - pad, 0), Math.max(pw * s - pad, 0)];
+        const [he, we] = [Math.min(ph * s - pad + k, h), Math.min(pw * s - pad + k, w)];
+        let best = -Number.MAX_VALUE;
+        let at = -1;
+        for (let i = hs; i < he; i++) {
+          for (let j = ws; j < we; j++) {
+            if (x[plane * h * w + i * w + j] > best) [best, at] = [x[plane * h * w + i * w + j], i * w + j];
+          }
+        }
+        dx[plane * h * w + at] += dy[plane * oh * ow + ph * ow + pw];
+      }
+    }
+  }
+  return dx;
+}
+
+describe('MAX pooling ties go to the first maximum, as in Caffe', () => {
+  it('a 3x3 plane, 2x2 windows at stride 1, by hand', async () => {
+    const x = Float32Array.from([1, 1, 0, 1, 1, 1, 0, 1, 1]);
+    const dx = await inputGrad(pool('pool: MAX kernel_size: 2 stride: 1'), [1, 1, 3, 3], x, Float32Array.from([1, 10, 100, 1000]));
+    // Windows at (0,0) (0,1) (1,0) (1,1): their first maxima are x[0][0], x[0][1], x[1][0], x[1][1].
+    assert.deepEqual(Array.from(dx), [1, 10, 0, 100, 1000, 0, 0, 0, 0]);
+  });
+  it('a plane of equal values with padding, by hand: padding never wins', async () => {
+    const x = new Float32Array(16).fill(-1);
+    const dx = await inputGrad(pool('pool: MAX kernel_size: 2 stride: 2 pad: 1'), [1, 1, 4, 4], x, Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    // Windows start at -1, 1, 3 on each axis and clip to rows/columns {0}, {1, 2}, {3}: the first of each.
+    assert.deepEqual(Array.from(dx), [1, 2, 0, 3, 4, 5, 0, 6, 0, 0, 0, 0, 7, 8, 0, 9]);
+  });
+  for (const [k, s, pad] of [[3, 2, 1], [3, 1, 0], [2, 2, 0]]) {
+    it(`values from {0, 1, 2}, kernel ${k} stride ${s} pad ${pad}, against Caffe's loop`, async () => {
+      const shape = [2, 2, 7, 6];
+      const x = Float32Array.from({ length: 168 }, (_, i) => (i * 7 + (i >> 3)) % 3);
+      const out = [0, 1].map((a) => {
+        let o = Math.ceil((shape[2 + a] + 2 * pad - k) / s) + 1;
+        if (pad && (o - 1) * s >= shape[2 + a] + pad) o--;
+        return o;
+      });
+      const dy = Float32Array.from({ length: 4 * out[0] * out[1] }, (_, i) => i + 1);
+      const dx = await inputGrad(pool(`pool: MAX kernel_size: ${k} stride: ${s} pad: ${pad}`), shape, x, dy);
+      assert.deepEqual(Array.from(dx), Array.from(caffeMaxPoolGrad(x, shape, k, s, pad, out, dy)));
+    });
+  }
+});
+
+describe('gradients: Pooling STOCHASTIC', () => {
+  it('is refused for training, and says so', () => assert.rejects(checkGradients(pool('pool: STOCHASTIC kernel_size: 2 stride: 2'), { x: [1, 1, 4, 4] }), /STOCHASTIC pooling cannot be trained/));
+});
+
+describe('gradients: Upsample', () => {
+  it('max-unpooling: dy gathered at the mask, none for the mask', () => {
+    // The mask of a 2x2 stride-2 MAX pooling of a 4x6 plane: one index inside each window.
+    const mask = new Float32Array(2 * 2 * 2 * 3);
+    for (let p = 0; p < 4; p++) for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) mask[p * 6 + i * 3 + j] = (2 * i + ((p + j) % 2)) * 6 + 2 * j + ((p + i) % 2);
+    return expectAgree('type: "Upsample" bottom: "x" bottom: "mask" top: "y" propagate_down: true propagate_down: false upsample_param { scale: 2 }',
+      { x: [2, 2, 2, 3], mask: [2, 2, 2, 3] }, { values: { mask }, fixed: ['mask'] });
+  });
+  it('nearest neighbour, 3-D input', () => expectAgree('type: "Upsample" bottom: "x" top: "y" upsample_param { scale: 3 }', { x: [2, 3, 4] }));
+});
+
+const interp = (p: string) => `type: "Interp" bottom: "x" top: "y" interp_param { ${p} }`;
+
+describe('gradients: Interp', () => {
+  it('zoom 2', () => expectAgree(interp('zoom_factor: 2'), { x: [2, 2, 3, 4] }));
+  it('shrink 2', () => expectAgree(interp('shrink_factor: 2'), { x: [1, 2, 7, 6] }));
+  it('to a size, cropped by pad_beg and pad_end', () => expectAgree(interp('height: 5 width: 7 pad_beg: -1 pad_end: -1'), { x: [1, 2, 6, 5] }));
+  it('to one row and a few columns', () => expectAgree(interp('height: 1 width: 3'), { x: [1, 1, 4, 5] }));
+  it('same size: a copy', () => expectAgree(interp('height: 3 width: 4'), { x: [1, 2, 3, 4] }));
+});
+
+describe('gradients: Crop', () => {
+  it('axis 2, one offset, the reference gets no gradient', () => expectAgree('type: "Crop" bottom: "x" bottom: "like" top: "y" propagate_down: true propagate_down: false crop_param { offset: 1 }',
+    { x: [2, 2, 5, 6], like: [2, 1, 3, 3] }, { fixed: ['like'] }));
+  it('axis 1, an offset per axis', () => expectAgree('type: "Crop" bottom: "x" bottom: "like" top: "y" propagate_down: true propagate_down: false crop_param { axis: 1 offset: 1 offset: 0 offset: 2 }',
+    { x: [2, 4, 3, 5], like: [2, 2, 2, 2] }, { fixed: ['like'] }));
+});
+
+const lrn = (p: string) => `type: "LRN" bottom: "x" top: "y" lrn_param { ${p} }`;
+
+describe('gradients: LRN', () => {
+  it('ACROSS_CHANNELS, size 3, k 2', () => expectAgree(lrn('local_size: 3 alpha: 0.5 beta: 0.75 k: 2'), { x: [2, 5, 3, 2] }));
+  it('ACROSS_CHANNELS, size 5 over 4 channels, defaults', () => expectAgree(lrn('local_size: 5'), { x: [2, 4, 2, 3] }));
+  it('WITHIN_CHANNEL, size 3', () => expectAgree(lrn('local_size: 3 alpha: 2 beta: 0.6 norm_region: WITHIN_CHANNEL'), { x: [2, 2, 4, 5] }));
+});
