@@ -1,9 +1,27 @@
 // SoftmaxWithLoss: softmax along softmax_param.axis (default 1), then the negative log-likelihood of the labels.
 // Top 0 is the scalar loss (shape []); the optional top 1 is the probabilities, shaped like the scores.
+// loss = -sum over labels not ignored of w[label] * log(max(p[label], FLT_MIN)) / normalizer, with w the SegNet/ENet
+// class_weighting under weight_by_label_freqs (1 otherwise); the normalizer counts the labels not ignored, unweighted,
+// as both forks count them.
 import { CaffeToolError } from '../errors.js';
-import { checkLabelCount, lossTop } from './loss-layer.js';
-import { canonicalAxis, legacyShape } from './shape.js';
-import type { LayerContext, LayerDef } from './types.js';
+import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer } from './loss-layer.js';
+import { canonicalAxis, count, legacyShape } from './shape.js';
+import type { LayerContext, LayerDef, OnnxContext } from './types.js';
+
+const FLT_MIN = 1.1754943508222875e-38;
+
+/** The scores seen as [outer, classes, inner] around the softmax axis. */
+function geometry(ctx: LayerContext) {
+  const scores = ctx.inputs[0];
+  const axis = canonicalAxis(ctx.param('softmax_param').num('axis'), scores.length, 'softmax_param.axis');
+  return { outer: count(scores, 0, axis), classes: scores[axis], inner: count(scores, axis + 1) };
+}
+
+/** The class weights under weight_by_label_freqs, else undefined. */
+function classWeights(ctx: LayerContext): number[] | undefined {
+  const p = ctx.param('loss_param');
+  return p.info.byName.has('weight_by_label_freqs') && p.bool('weight_by_label_freqs') ? p.list('class_weighting') : undefined;
+}
 
 /** SegNet and ENet weight each class by loss_param.class_weighting: one weight per channel of the scores. */
 function checkClassWeighting(ctx: LayerContext): void {
@@ -31,4 +49,48 @@ export const softmaxWithLoss: LayerDef = {
     checkLabelCount(ctx, axis, 'softmax_param.axis');
     return ctx.tops.length === 2 ? [loss, [...scores]] : [loss];
   },
+  toOnnx(ctx) {
+    const g = ctx.g;
+    const { outer, classes, inner } = geometry(ctx);
+    const x = g.node('Reshape', [ctx.x[0], g.int64([-1, classes, inner])], { name: `${ctx.name}_scores_3d` });
+    const prob = g.node('Softmax', [x], { attrs: { axis: 1 }, name: `${ctx.name}_prob` });
+    if (ctx.y[1]) g.node('Reshape', [prob, g.int64(ctx.dynamicBatch ? [0, ...ctx.inputs[0].slice(1)] : ctx.inputs[0])], { outputs: [ctx.y[1]], name: `${ctx.name}_prob_top` });
+    const { index, valid } = integerLabels(ctx, ctx.x[1], [-1, 1, inner], ignoreLabel(ctx));
+    const picked = g.node('GatherElements', [prob, index], { attrs: { axis: 1 }, name: `${ctx.name}_picked` });
+    const logp = g.node('Log', [g.node('Max', [picked, g.float32([FLT_MIN], [])], { name: `${ctx.name}_clamp` })], { name: `${ctx.name}_logp` });
+    const weight = termWeights(ctx, index, valid);
+    const terms = weight ? g.node('Mul', [logp, weight], { name: `${ctx.name}_weighted` }) : logp;
+    const norm = normalizer(ctx, normalizationMode(ctx, 'default'), outer, inner, valid);
+    const sum = g.node('ReduceSum', [terms], { attrs: { keepdims: 0 }, name: `${ctx.name}_sum` });
+    g.node('Div', [g.node('Neg', [sum], { name: `${ctx.name}_neg` }), norm], { outputs: [ctx.y[0]], name: ctx.name });
+    if (ctx.train) {
+      ctx.train.save('prob', prob);
+      ctx.train.save('picked', picked);
+      ctx.train.save('index', index);
+      if (weight) ctx.train.save('weight', weight);
+      ctx.train.save('normalizer', norm);
+    }
+  },
+  gradient(ctx) {
+    // Caffe: dx = (p - onehot(label)) * w[label] * loss_weight / normalizer, zero where the label is ignored; the
+    // prob top's gradient is not used (Caffe's Backward reads only the loss top's diff).
+    const g = ctx.g;
+    if (!ctx.needDx[0]) return {};
+    const scores = ctx.inputs[0];
+    if (!ctx.dy[0]) return { dx: [g.node('Expand', [g.float32([0], []), g.int64(scores)], { name: `${ctx.name}_dx_zero` })] };
+    const minusOne = g.node('Sub', [ctx.saved('picked'), g.float32([1], [])], { name: `${ctx.name}_picked_minus_one` });
+    const diff = g.node('ScatterElements', [ctx.saved('prob'), ctx.saved('index'), minusOne], { attrs: { axis: 1 }, name: `${ctx.name}_p_minus_onehot` });
+    let scale = lossScale(ctx);
+    if (classWeights(ctx) || ignoreLabel(ctx) !== undefined) scale = g.node('Mul', [ctx.saved('weight'), scale], { name: `${ctx.name}_row_scale` });
+    const dx = g.node('Mul', [diff, scale], { name: `${ctx.name}_dx_3d` });
+    return { dx: [g.node('Reshape', [dx, g.int64(scores)], { name: `${ctx.name}_dx` })] };
+  },
 };
+
+/** Each position's weight: its class weight (weight_by_label_freqs), 0 where ignored; undefined when all are 1. */
+function termWeights(ctx: OnnxContext, index: string, valid: string | undefined): string | undefined {
+  const weights = classWeights(ctx);
+  if (!weights) return valid;
+  const w = ctx.g.node('Gather', [ctx.g.float32(weights), index], { attrs: { axis: 0 }, name: `${ctx.name}_class_weight` });
+  return valid ? ctx.g.node('Mul', [w, valid], { name: `${ctx.name}_weight` }) : w;
+}
