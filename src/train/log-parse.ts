@@ -116,8 +116,9 @@ function parseGlog(lines: string[], fallbackYear: number): ParsedLog {
       displayLosses.push({ iter: iteration, seconds, lr, outputs: new Map([['loss', Number(display[2])]]) });
     }
   }
-  // Logs without `Train net output` lines (Caffe 0.9) still print the loss on the display line.
-  const trainRows = train.rows.length || train.open ? train.finish() : fixInitialLr(displayLosses);
+  // Logs without `Train net output` lines (Caffe 0.9) still print the loss on the display line, after the rate.
+  const trainRows = train.rows.length || train.open ? train.finish() : displayLosses;
+  if (trainRows.length > 1 && Number.isNaN(trainRows[0].lr)) trainRows[0].lr = trainRows[1].lr;
   return { format: 'glog', train: trainRows, test: test.finish(), lr: lrs };
 }
 

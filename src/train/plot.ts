@@ -281,7 +281,7 @@ export function linearAxis(lo: number, hi: number, count: number, extend: boolea
   for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) ticks.push(round(k * step, step));
   const big = Math.max(Math.abs(lo), Math.abs(hi)) >= 10000;
   const decimals = Math.max(0, -Math.floor(Math.log10((big ? step / 1000 : step)) + 1e-9));
-  const format = (v: number) => (big ? `${trim((v / 1000).toFixed(decimals))}k` : trim(v.toFixed(decimals)));
+  const format = (v: number) => (v === 0 ? '0' : big ? `${trim((v / 1000).toFixed(decimals))}k` : trim(v.toFixed(decimals)));
   return { lo, hi, ticks, format };
 }
 
@@ -295,9 +295,9 @@ function logAxis(lo: number, hi: number): Axis {
 }
 
 export function niceStep(raw: number): number {
-  const p = 10 ** Math.floor(Math.log10(raw));
-  const m = raw / p;
-  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+  const k = Math.floor(Math.log10(raw));
+  const m = raw / Number(`1e${k}`);
+  return Number(`${m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10}e${k}`);
 }
 
 function round(v: number, step: number): number {
