@@ -19,8 +19,8 @@ export interface GraphOptions {
   backward?: 'loss' | 'external' | 'none';
   /** Also output every blob version the layers compute (finding where a NaN starts). */
   exposeAll?: boolean;
-  /** Also output these blobs (their last versions): what `test` needs for IoU, what --monitor watches. */
-  expose?: string[];
+  /** Also output these blob versions: what `test` needs for IoU, what --monitor watches. */
+  expose?: NetBlob[];
   /** 'external' backward: the data tops that get a gradient (default: all). */
   inputGrads?: string[];
   opset?: number;
@@ -129,7 +129,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
   if (opts.exposeAll || opts.expose?.length) {
     const declared = new Set(g.outputs.map((o) => o.name));
     for (const b of net.blobVersions) {
-      if (isSource(b) || (!opts.exposeAll && !(opts.expose!.includes(b.name) && last.has(b)))) continue;
+      if (isSource(b) || (!opts.exposeAll && !opts.expose!.includes(b))) continue;
       const name = names.get(b)!;
       if (!declared.has(name)) g.outputs.push({ name, shape: b.shape });
       exposed.set(b, name);

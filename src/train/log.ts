@@ -2,10 +2,12 @@
 // per event in --log-json, and on a TTY a progress line kept at the bottom.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { formatG } from '../io/text/print.js';
+import type { HealthReport } from './monitor.js';
 
 export type LogEvent =
   | { phase: 'train'; iter: number; seconds: number; loss: number; lr?: number; outputs: Record<string, number | number[]> }
-  | { phase: 'test'; iter: number; seconds: number; net: number; outputs: Record<string, number | number[]> };
+  | { phase: 'test'; iter: number; seconds: number; net: number; outputs: Record<string, number | number[]> }
+  | ({ phase: 'monitor'; iter: number; seconds: number } & HealthReport);
 
 /** A number as C++'s ostream prints a float (%g, 6 significant digits). */
 export const g6 = (v: number): string => formatG(v, 6);

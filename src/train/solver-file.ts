@@ -1,8 +1,8 @@
 // A solver prototxt as Caffe's Solver::Init reads it: the train net (exactly one of net, net_param, train_net,
 // train_net_param), the test nets (test_net_param, then test_net files, then copies of the generic net, one per
 // test_iter), their states, and the snapshot prefix (UpgradeSnapshotPrefixProperty). Relative paths are read as
-// Caffe reads them, from the working folder; a net not found there is looked for beside the solver file, and the
-// net's own relative paths (data sources, mean files, snapshot prefix) then follow it.
+// Caffe reads them, from the working folder; a net not found there is looked for beside the solver file, and data
+// sources not found there are looked for beside the net (then the solver), so fixtures run from any folder.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { upgradeNet, upgradeNotice, upgradeSolver } from '../convert/upgrade/index.js';
@@ -49,11 +49,9 @@ export function readSolverFile(path: string, notice?: (m: string) => void): Solv
   if (trainFields.length === 0) throw fail('the solver names no train net', 'give one of net, net_param, train_net or train_net_param');
   if (trainFields.length > 1) throw fail(`the solver gives the train net ${trainFields.length} times (${trainFields.join(', ')})`, 'keep exactly one of net, net_param, train_net, train_net_param');
 
-  let baseDir = process.cwd();
   const netFile = (p: string, field: string): NetSource => {
     const found = findFile(p, path);
     if (!found) throw fail(`${field}: ${p} does not exist`, `looked in ${process.cwd()} and beside the solver (${dirname(resolve(path))})`);
-    if (found.besideSolver) baseDir = dirname(resolve(path));
     const net = readCaffeFile(found.path, { kinds: ['net'] });
     const up = upgradeNet(net.message, { dialect: net.dialect });
     const note = upgradeNotice(found.path, up);
@@ -90,22 +88,39 @@ export function readSolverFile(path: string, notice?: (m: string) => void): Solv
   }
   const tests = sources.map((s, i) => ({ ...s, ...state(testStates[i], 'TEST', s.param) }));
 
-  return { path, message, dialect: file.dialect, params, train, tests, baseDir, snapshotPrefix: snapshotPrefix(message, path, baseDir) };
+  const netDir = trainSource.origin.endsWith(')') ? dirname(resolve(path)) : dirname(resolve(trainSource.origin));
+  const baseDir = dataBaseDir(train.param, [netDir, dirname(resolve(path))]);
+  return { path, message, dialect: file.dialect, params, train, tests, baseDir, snapshotPrefix: snapshotPrefix(message, path) };
 }
 
-/** A relative path from the working folder, else beside the solver (reported, to move relative paths with it). */
-function findFile(p: string, solverPath: string): { path: string; besideSolver: boolean } | undefined {
-  if (isAbsolute(p)) return existsSync(p) ? { path: p, besideSolver: false } : undefined;
-  if (existsSync(p)) return { path: p, besideSolver: false };
+/** A relative path from the working folder (as Caffe reads it), else beside the solver. */
+function findFile(p: string, solverPath: string): { path: string } | undefined {
+  if (isAbsolute(p) || existsSync(p)) return existsSync(p) ? { path: p } : undefined;
   const beside = join(dirname(solverPath), p);
-  return existsSync(beside) ? { path: beside, besideSolver: true } : undefined;
+  return existsSync(beside) ? { path: beside } : undefined;
 }
 
-/** UpgradeSnapshotPrefixProperty: no prefix -> the solver file without its extension; a folder -> folder/solver stem. */
-function snapshotPrefix(message: Message, solverPath: string, baseDir: string): string {
+/**
+ * Where the net's relative data paths are read from: the working folder, as Caffe does, unless none of its data
+ * sources is there and they are in one of `candidates` (the net's folder, the solver's).
+ */
+function dataBaseDir(net: Message, candidates: string[]): string {
+  const sources = ((net.layer as Message[] | undefined) ?? []).flatMap((l) =>
+    ['data_param', 'image_data_param', 'dense_image_data_param', 'hdf5_data_param']
+      .map((f) => (l[f] as Message | undefined)?.source as string | undefined)
+      .filter((s): s is string => !!s && !isAbsolute(s)));
+  if (!sources.length || sources.some((s) => existsSync(s))) return process.cwd();
+  return candidates.find((dir) => sources.some((s) => existsSync(join(dir, s)))) ?? process.cwd();
+}
+
+/**
+ * UpgradeSnapshotPrefixProperty: no prefix -> the solver file without its extension; a folder -> folder/solver stem.
+ * A relative prefix is from the working folder, as in Caffe.
+ */
+function snapshotPrefix(message: Message, solverPath: string): string {
   const given = message.snapshot_prefix as string | undefined;
   if (given === undefined) return solverPath.slice(0, solverPath.length - extname(solverPath).length);
-  const prefix = isAbsolute(given) ? given : join(baseDir === process.cwd() ? '' : baseDir, given);
+  const prefix = given;
   const stem = basename(solverPath, extname(solverPath));
   try {
     if (statSync(prefix).isDirectory()) return join(prefix, stem);
@@ -121,12 +136,7 @@ export function readNetSource(path: string, phase: 'TRAIN' | 'TEST', notice?: (m
   const up = upgradeNet(net.message, { dialect: net.dialect });
   const note = upgradeNotice(path, up);
   if (note) notice?.(note);
-  const sources = ((up.net.layer as Message[] | undefined) ?? []).flatMap((l) =>
-    ['data_param', 'image_data_param', 'dense_image_data_param', 'hdf5_data_param']
-      .map((f) => (l[f] as Message | undefined)?.source as string | undefined)
-      .filter((s): s is string => !!s && !isAbsolute(s)));
-  const beside = dirname(resolve(path));
-  const baseDir = sources.length && !sources.some((s) => existsSync(s)) && sources.some((s) => existsSync(join(beside, s))) ? beside : process.cwd();
+  const baseDir = dataBaseDir(up.net, [dirname(resolve(path))]);
   const state = (up.net.state as Message | undefined) ?? {};
   return {
     source: { param: up.net, dialect: net.dialect, origin: path, phase, level: (state.level as number | undefined) ?? 0, stages: (state.stage as string[] | undefined) ?? [] },
