@@ -4,7 +4,9 @@
 import { float } from '../convert/onnx/graph.js';
 import { CaffeToolError } from '../errors.js';
 import type { Message } from '../io/message.js';
-import type { BlobSpec, LayerContext, LayerDef, OnnxContext } from './types.js';
+import { allButChannels, reduceToSpan } from './broadcast-grad.js';
+import { count } from './shape.js';
+import type { BlobSpec, GradContext, Gradients, LayerContext, LayerDef, OnnxContext, TrainHooks } from './types.js';
 
 function channels(ctx: LayerContext): number {
   const input = ctx.inputs[0];
@@ -50,13 +52,12 @@ export const batchNorm: LayerDef = {
     return stats;
   },
   toOnnx(ctx) {
+    if (ctx.train) {
+      trainingForward(ctx as OnnxContext & { train: TrainHooks });
+      return;
+    }
     const c = channels(ctx);
-    const p = ctx.param('batch_norm_param');
-    const nvcaffe = ctx.dialect === 'nvcaffe';
-    // NVCaffe raises eps to cuDNN's minimum (eps_ = max(eps, 1e-5f)) and picks the statistics by phase alone;
-    // BVLC uses the stored ones when use_global_stats says so, by default at TEST.
-    const eps = nvcaffe ? Math.max(Math.fround(p.num('eps')), Math.fround(1e-5)) : Math.fround(p.num('eps'));
-    const stored = nvcaffe ? ctx.phase === 'TEST' : p.has('use_global_stats') ? p.bool('use_global_stats') : ctx.phase === 'TEST';
+    const { nvcaffe, eps, stored } = mode(ctx);
     const [scale, bias] = nvcaffe && ctx.weights.length === 5 ? [ctx.weights[3], ctx.weights[4]] : [undefined, undefined];
     if (stored) {
       // BVLC stores sums: the statistics are blob * (1 / s), 0 when s is 0, in float. NVCaffe stores them as they are
@@ -81,7 +82,106 @@ export const batchNorm: LayerDef = {
     const scaled = ctx.g.node('Mul', [normalized, ctx.g.initializer(`${ctx.name}_scale`, scale, shape)], { name: `${ctx.name}_scale` });
     ctx.g.node('Add', [scaled, ctx.g.initializer(`${ctx.name}_bias`, bias, shape)], { outputs: ctx.y, name: ctx.name });
   },
+  gradient(ctx) {
+    // Caffe's backward: with the stored statistics a fixed affine map, dx = dy / sqrt(var + eps); with the batch's,
+    // for x^ = (x - E x) / sqrt(var + eps): dx = (dy - E dy - x^ E(dy x^)) / sqrt(var + eps), the expectations over
+    // every axis but the channels.
+    const { stored } = mode(ctx);
+    const std = ctx.saved('std');
+    if (ctx.learned.length === 5) return nvcaffeAffineGradient(ctx, std);
+    const dy = ctx.dy[0]!;
+    if (stored) return { dx: [ctx.g.node('Div', [dy, std], { name: `${ctx.name}_dx` })] };
+    const axes = allButChannels(ctx.inputs[0].length);
+    const normalized = ctx.saved('normalized');
+    const meanDy = reduceMean(ctx, dy, axes, 'mean_dy');
+    const meanDyX = reduceMean(ctx, ctx.g.node('Mul', [dy, normalized], { name: `${ctx.name}_dy_x` }), axes, 'mean_dy_x');
+    const centred = ctx.g.node('Sub', [ctx.g.node('Sub', [dy, meanDy], { name: `${ctx.name}_dy_centred` }), ctx.g.node('Mul', [normalized, meanDyX], { name: `${ctx.name}_x_mean_dy_x` })], { name: `${ctx.name}_dx_numerator` });
+    return { dx: [ctx.g.node('Div', [centred, std], { name: `${ctx.name}_dx` })] };
+  },
 };
+
+/** eps, and whether the layer normalizes with the stored statistics (else the batch's). */
+function mode(ctx: LayerContext): { nvcaffe: boolean; eps: number; stored: boolean } {
+  const p = ctx.param('batch_norm_param');
+  const nvcaffe = ctx.dialect === 'nvcaffe';
+  // NVCaffe raises eps to cuDNN's minimum (eps_ = max(eps, 1e-5f)) and picks the statistics by phase alone;
+  // BVLC uses the stored ones when use_global_stats says so, by default at TEST.
+  const eps = nvcaffe ? Math.max(Math.fround(p.num('eps')), Math.fround(1e-5)) : Math.fround(p.num('eps'));
+  const stored = nvcaffe ? ctx.phase === 'TEST' : p.has('use_global_stats') ? p.bool('use_global_stats') : ctx.phase === 'TEST';
+  return { nvcaffe, eps, stored };
+}
+
+/** NVCaffe's 5-blob layer with its stored statistics (TEST): y = scale x^ + bias, x^ = (x - mean) / std. */
+function nvcaffeAffineGradient(ctx: GradContext, std: string): Gradients {
+  const c = channels(ctx);
+  const dy = ctx.dy[0]!;
+  const view = [c, ...Array<number>(ctx.inputs[0].length - 2).fill(1)];
+  const out: Gradients = { dx: [], dw: [] };
+  if (ctx.needDx[0]) out.dx![0] = ctx.g.node('Div', [ctx.g.node('Mul', [dy, ctx.weight(3, view)], { name: `${ctx.name}_dy_scale` }), std], { name: `${ctx.name}_dx` });
+  if (ctx.needDw[3]) out.dw![3] = reduceToSpan(ctx, ctx.g.node('Mul', [dy, ctx.saved('normalized')], { name: `${ctx.name}_dy_x` }), ctx.inputs[0], 1, 1, 'dscale');
+  if (ctx.needDw[4]) out.dw![4] = reduceToSpan(ctx, dy, ctx.inputs[0], 1, 1, 'dbias');
+  return out;
+}
+
+function nvcaffeRefusal(): CaffeToolError {
+  return new CaffeToolError("NVCaffe's BatchNorm cannot be trained here: its running statistics start with plain copies for the first iterations, counted by the layer outside its blobs, so a step cannot be reproduced from the blobs alone", {
+    hint: 'train the net as BVLC Caffe (--dialect caffe, 3-blob BatchNorm followed by a Scale layer), or use it for inference only',
+  });
+}
+
+/**
+ * The training graph's forward, reading the blobs through ctx.weight: the stored statistics (BVLC: blob * 1/s,
+ * 0 when s is 0), or the batch's (mean and biased variance over every axis but the channels) with Caffe's running
+ * update: s <- maf s + 1, mean <- maf mean + E x, var <- maf var + m / (m - 1) var_batch, m = count / C.
+ */
+function trainingForward(ctx: OnnxContext & { train: TrainHooks }): void {
+  const c = channels(ctx);
+  const input = ctx.inputs[0];
+  const { nvcaffe, eps, stored } = mode(ctx);
+  if (nvcaffe && !stored) throw nvcaffeRefusal();
+  const view = [c, ...Array<number>(input.length - 2).fill(1)];
+  const g = ctx.g;
+  const op = (type: string, inputs: string[], what: string, output?: string) => g.node(type, inputs, output ? { outputs: [output], name: ctx.name } : { name: `${ctx.name}_${what}` });
+  const last = ctx.learned.length === 5 ? undefined : ctx.y[0];
+  let normalized: string;
+  if (stored) {
+    let mean = ctx.weight(0, view);
+    let variance = ctx.weight(1, view);
+    if (!nvcaffe) {
+      const s = ctx.weight(2);
+      const factor = op('Where', [op('Equal', [s, g.float32([0], [])], 'no_count'), g.float32([0], []), op('Reciprocal', [s], 'inverse_count')], 'factor');
+      mean = op('Mul', [mean, factor], 'stored_mean');
+      variance = op('Mul', [variance, factor], 'stored_variance');
+    }
+    const std = op('Sqrt', [op('Add', [variance, g.float32([eps], [])], 'eps')], 'std');
+    normalized = op('Div', [op('Sub', [ctx.x[0], mean], 'centre'), std], 'normalize', last);
+    ctx.train.save('std', std);
+    ctx.train.save('normalized', normalized);
+  } else {
+    const p = ctx.param('batch_norm_param');
+    const axes = allButChannels(input.length);
+    const mean = reduceMean(ctx, ctx.x[0], axes, 'mean');
+    const centred = op('Sub', [ctx.x[0], mean], 'centre');
+    const variance = reduceMean(ctx, op('Mul', [centred, centred], 'square'), axes, 'variance');
+    const std = op('Sqrt', [op('Add', [variance, g.float32([eps], [])], 'eps')], 'std');
+    normalized = op('Div', [centred, std], 'normalize', last);
+    ctx.train.save('std', std);
+    ctx.train.save('normalized', normalized);
+    const maf = g.float32([Math.fround(p.num('moving_average_fraction'))], []);
+    const m = count(input) / c;
+    const correction = Math.fround(m > 1 ? m / (m - 1) : 1);
+    const perChannel = (v: string, what: string) => op('Reshape', [v, g.int64([c])], what);
+    ctx.train.update(2, op('Add', [op('Mul', [ctx.weight(2), maf], 'count_decay'), g.float32([1], [])], 'count_update'));
+    ctx.train.update(0, op('Add', [op('Mul', [ctx.weight(0), maf], 'mean_decay'), perChannel(mean, 'batch_mean')], 'mean_update'));
+    const unbiased = op('Mul', [perChannel(variance, 'batch_variance'), g.float32([correction], [])], 'unbiased_variance');
+    ctx.train.update(1, op('Add', [op('Mul', [ctx.weight(1), maf], 'variance_decay'), unbiased], 'variance_update'));
+  }
+  if (ctx.learned.length === 5) {
+    // NVCaffe's own scale and bias (only with its stored statistics: its batch statistics are refused above).
+    const scaled = op('Mul', [normalized, ctx.weight(3, view)], 'scale');
+    op('Add', [scaled, ctx.weight(4, view)], 'bias', ctx.y[0]);
+  }
+}
 
 /**
  * (x - E x) / sqrt(E (x - E x)^2 + eps), the expectations over every axis but the channels (1): the batch

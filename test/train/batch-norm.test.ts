@@ -1,0 +1,114 @@
+// Batch normalization in the training graph: BVLC BatchNorm's output, input gradient and running statistics over
+// steps against fixtures/train/batch_norm.json (numpy and torch autograd, fixtures/make_batch_norm_train.py), its
+// backward and the forks' BN against finite differences, and the variants caffe-tool refuses to train.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkGradients, type GradCheckOptions } from './gradcheck.js';
+import { readFixture } from '../helpers.js';
+import { CaffeToolError } from '../../src/errors.js';
+import { parseCaffeText } from '../../src/io/files.js';
+import type { Dialect } from '../../src/io/schema.js';
+import type { Shape } from '../../src/layers/types.js';
+import { buildNet } from '../../src/net/net.js';
+import { TrainingEngine } from '../../src/train/engine.js';
+
+interface Stats { mean: number[]; variance: number[]; scale_factor: number[] }
+interface Case {
+  name: string;
+  shape: number[];
+  param: string;
+  start: Stats;
+  r: number[];
+  steps: { x: number[]; y: number[]; dx: number[]; after: Stats }[];
+}
+
+const fixture = JSON.parse(readFixture('train', 'batch_norm.json').toString()) as { cases: Case[] };
+
+function closeTo(actual: ArrayLike<number>, expected: number[], tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    assert.ok(err <= tol * Math.max(1, Math.abs(expected[i])), `${what}[${i}]: ${actual[i]}, expected ${expected[i]}`);
+  }
+}
+
+async function expectAgree(layer: string, inputs: Record<string, Shape>, opts: GradCheckOptions = {}): Promise<void> {
+  const { checked, failures } = await checkGradients(layer, inputs, opts);
+  assert.ok(checked > 0, 'nothing was checked');
+  assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${checked} gradients disagree`);
+}
+
+function net(layer: string, shape: number[], dialect?: Dialect, phase: 'TRAIN' | 'TEST' = 'TRAIN') {
+  const text = `input: "x" input_shape { ${shape.map((d) => `dim: ${d}`).join(' ')} }\nlayer { name: "bn" ${layer} }\n`;
+  const file = parseCaffeText(text, { kinds: ['net'], dialect });
+  return buildNet(file.message, { dialect: dialect ?? file.dialect, phase });
+}
+
+describe('BatchNorm training steps against numpy / torch', () => {
+  for (const c of fixture.cases) {
+    it(c.name, async () => {
+      const start = new Map([
+        ['bn/0', Float32Array.from(c.start.mean)],
+        ['bn/1', Float32Array.from(c.start.variance)],
+        ['bn/2', Float32Array.from(c.start.scale_factor)],
+      ]);
+      const n = net(`type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { ${c.param} }`, c.shape);
+      const engine = await TrainingEngine.create(n, { backward: 'external', values: start });
+      try {
+        const byRole = (role: string) => engine.values.get(engine.params.find((p) => p.role === role)!)!;
+        for (const [k, step] of c.steps.entries()) {
+          const { outputs, dataGrads } = await engine.step({ x: Float32Array.from(step.x), 'grad_in:y': Float32Array.from(c.r) });
+          closeTo(outputs.get('y')!, step.y, 2e-5, `step ${k} y`);
+          closeTo(dataGrads.get('x')!, step.dx, 2e-5, `step ${k} dx`);
+          closeTo(byRole('mean'), step.after.mean, 1e-6, `step ${k} mean`);
+          closeTo(byRole('variance'), step.after.variance, 1e-6, `step ${k} variance`);
+          closeTo(byRole('scale_factor'), step.after.scale_factor, 1e-6, `step ${k} scale factor`);
+        }
+      } finally {
+        await engine.release();
+      }
+    });
+  }
+});
+
+describe('gradients: BatchNorm', () => {
+  it('batch statistics, 4-D', () => expectAgree('type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { eps: 0.001 }', { x: [2, 3, 2, 2] }));
+  it('batch statistics, 2-D', () => expectAgree('type: "BatchNorm" bottom: "x" top: "y"', { x: [5, 2] }));
+  it('use_global_stats: the stored statistics, a fixed affine map', () => expectAgree('type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { use_global_stats: true }', { x: [2, 3, 2] }, {
+    weights: [Float32Array.of(0.2, -0.4, 0.6), Float32Array.of(1.2, 0.6, 2.4), Float32Array.of(1.5)],
+  }));
+});
+
+describe('gradients: BN of the forks', () => {
+  it('SegNet LEARN: batch statistics, learned scale and shift', () => expectAgree('type: "BN" bottom: "x" top: "y" bn_param { bn_mode: LEARN }', { x: [2, 3, 2, 2] }, { dialect: 'segnet' }));
+  it('SegNet LEARN on a 2-D input (seen as 4-D)', () => expectAgree('type: "BN" bottom: "x" top: "y" bn_param { bn_mode: LEARN }', { x: [4, 3] }, { dialect: 'segnet' }));
+  it('SegNet INFERENCE: scale x + shift', () => expectAgree('type: "BN" bottom: "x" top: "y" bn_param { bn_mode: INFERENCE }', { x: [2, 3, 2, 2] }, { dialect: 'segnet' }));
+  it('PSPNet frozen: stored statistics, learned slope and bias', () => expectAgree('type: "BN" bottom: "x" top: "y" bn_param { frozen: true eps: 0.0001 }', { x: [2, 3, 2, 2] }, {
+    dialect: 'pspnet',
+    weights: [Float32Array.of(0.5, -1, 2), Float32Array.of(0.1, 0.2, 0.3), Float32Array.of(0.3, -0.1, 0.2), Float32Array.of(0.5, 1.5, 0.8)],
+  }));
+});
+
+describe('batch normalization variants that are refused for training', () => {
+  async function refusal(layer: string, dialect: Dialect, blobs: number[][]): Promise<CaffeToolError> {
+    const n = net(layer, [2, 3, 2, 2], dialect);
+    const values = new Map(blobs.map((b, i) => [`bn/${i}`, Float32Array.from(b)]));
+    const err = await TrainingEngine.create(n, { backward: 'external', values }).then(
+      async (e) => { await e.release(); return undefined; },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof CaffeToolError, `expected a CaffeToolError, got ${String(err)}`);
+    return err;
+  }
+
+  it('PSPNet BN with batch statistics names frozen as the way out', async () => {
+    const err = await refusal('type: "BN" bottom: "x" top: "y"', 'pspnet', [[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]);
+    assert.match(err.message, /only be trained frozen/);
+    assert.match(err.hint ?? '', /frozen: true/);
+  });
+
+  it("NVCaffe's BatchNorm at TRAIN (its update counts iterations outside the blobs)", async () => {
+    const err = await refusal('type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { scale_bias: true }', 'nvcaffe', [[0, 0, 0], [1, 1, 1], [1], [1, 1, 1], [0, 0, 0]]);
+    assert.match(err.message, /NVCaffe's BatchNorm cannot be trained/);
+  });
+});
