@@ -107,5 +107,5 @@ function cut(img: Pixels, hOff: number, wOff: number, h: number, w: number, mirr
       for (let ch = 0; ch < c; ch++) out[(y * w + x) * c + ch] = img.data[((hOff + y) * img.width + sx) * c + ch];
     }
   }
-  return { data: out, channels: c, height: h, width: w, layout: 'hwc' };
+  return { data: out, channels: c, height: h, width: w, layout: 'hwc', order: img.order };
 }

@@ -18,13 +18,17 @@ async function readBytes(path: string, where: Where): Promise<Buffer> {
   }
 }
 
-/** Raw 8-bit pixels; `grey` from the file itself, since sharp hands grey images out as three equal channels. */
-async function raw(input: Buffer, name: string, where: Where): Promise<{ data: Buffer; channels: number; height: number; width: number; grey: boolean }> {
+/**
+ * Raw 8-bit pixels. sharp hands grey images out as three equal channels, which is what IMREAD_COLOR gives and
+ * what BGR2GRAY turns back into the grey values exactly; only `native` needs to know the file was grey, and
+ * asks the file's metadata (a second header read) for it.
+ */
+async function raw(input: Buffer, name: string, where: Where, native = false): Promise<{ data: Buffer; channels: number; height: number; width: number; grey: boolean }> {
   try {
     const img = sharp(input);
-    const meta = await img.metadata();
-    const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    const grey = (meta.channels ?? 3) <= 2 || meta.space === 'b-w';
+    const meta = native ? await img.metadata() : undefined;
+    const { data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const grey = info.channels <= 2 || (meta !== undefined && ((meta.channels ?? 3) <= 2 || meta.space === 'b-w'));
     return { data, channels: info.channels, height: info.height, width: info.width, grey };
   } catch (e) {
     throw new CaffeToolError(`cannot decode the image ${name}: ${(e as Error).message}`, { where, cause: e });
@@ -32,19 +36,22 @@ async function raw(input: Buffer, name: string, where: Where): Promise<{ data: B
 }
 
 /**
- * Decode a file (a path) or encoded bytes into 8-bit HWC pixels: 3 channels BGR (cv::IMREAD_COLOR), 1 grey
- * channel (IMREAD_GRAYSCALE, OpenCV's BGR2GRAY weights), or 'native' (grey stays grey, colour is BGR).
+ * Decode a file (a path) or encoded bytes into 8-bit HWC pixels: 3 colour channels (cv::IMREAD_COLOR; kept
+ * in sharp's RGB and marked so), 1 grey channel (IMREAD_GRAYSCALE, OpenCV's BGR2GRAY weights), or 'native'
+ * (grey stays grey, colour is colour).
  */
 export async function decodeImage(input: string | Uint8Array, channels: Channels, where: Where = {}): Promise<Pixels> {
   const name = typeof input === 'string' ? input : 'in the record';
   const bytes = typeof input === 'string' ? await readBytes(input, where) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  const img = await raw(bytes, name, where);
+  const img = await raw(bytes, name, where, channels === 'native');
   const grey = img.grey;
   const want = channels === 'native' ? (grey ? 1 : 3) : channels;
   const n = img.height * img.width;
-  const out = new Uint8Array(n * want);
   const src = img.data;
   const k = img.channels;
+  // Colour as sharp gives it: RGB, which the transform reads in reverse; no copy.
+  if (want === 3 && k === 3) return { data: src, channels: 3, height: img.height, width: img.width, layout: 'hwc', order: 'rgb' };
+  const out = new Uint8Array(n * want);
   if (want === 1) {
     if (grey) for (let i = 0; i < n; i++) out[i] = src[i * k];
     else {
@@ -52,15 +59,7 @@ export async function decodeImage(input: string | Uint8Array, channels: Channels
       for (let i = 0; i < n; i++) out[i] = (src[i * k] * 4899 + src[i * k + 1] * 9617 + src[i * k + 2] * 1868 + 8192) >> 14;
     }
   } else {
-    for (let i = 0; i < n; i++) {
-      const o = i * 3;
-      if (grey) out[o] = out[o + 1] = out[o + 2] = src[i * k];
-      else {
-        out[o] = src[i * k + 2];
-        out[o + 1] = src[i * k + 1];
-        out[o + 2] = src[i * k];
-      }
-    }
+    for (let i = 0; i < n; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = src[i * k];
   }
   return { data: out, channels: want, height: img.height, width: img.width, layout: 'hwc' };
 }
@@ -110,7 +109,7 @@ export function resizeLinear(img: Pixels, height: number, width: number): Pixels
       }
     }
   }
-  return { data: out, channels: c, height, width, layout: 'hwc' };
+  return { data: out, channels: c, height, width, layout: 'hwc', order: img.order };
 }
 
 /** Source indices and weight along one axis, as OpenCV computes them for INTER_LINEAR. */
@@ -143,5 +142,5 @@ export function resizeNearest(img: Pixels, height: number, width: number): Pixel
       for (let ch = 0; ch < c; ch++) out[(y * width + x) * c + ch] = img.data[(sy * img.width + sx) * c + ch];
     }
   }
-  return { data: out, channels: c, height, width, layout: 'hwc' };
+  return { data: out, channels: c, height, width, layout: 'hwc', order: img.order };
 }
