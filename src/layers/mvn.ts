@@ -25,7 +25,24 @@ export const mvn: LayerDef = {
     const variance = reduceMean(ctx, ctx.g.node('Mul', [centred, centred], { name: `${ctx.name}_square` }), axes, 'variance');
     const std = ctx.g.node('Sqrt', [variance], { name: `${ctx.name}_std` });
     const denominator = ctx.g.node('Add', [std, ctx.g.float32([p.num('eps')], [])], { name: `${ctx.name}_eps` });
+    ctx.train?.save('denominator', denominator);
     ctx.g.node('Div', [centred, denominator], { outputs: ctx.y, name: ctx.name });
+  },
+  gradient(ctx) {
+    // Caffe's backward over the same axes: dy - E dy, and with normalize_variance
+    // (dy - E dy - y E(y dy)) / (std + eps) — the exact derivative only up to eps, as Caffe computes it.
+    const p = ctx.param('mvn_param');
+    const axes = p.bool('across_channels') ? [1, 2, 3] : [2, 3];
+    const dy = ctx.dy[0]!;
+    let dx = ctx.g.node('Sub', [dy, reduceMean(ctx, dy, axes, 'mean_dy')], { name: `${ctx.name}_dy_centred` });
+    if (p.bool('normalize_variance')) {
+      const y = ctx.y[0];
+      const meanYDy = reduceMean(ctx, ctx.g.node('Mul', [y, dy], { name: `${ctx.name}_y_dy` }), axes, 'mean_y_dy');
+      dx = ctx.g.node('Sub', [dx, ctx.g.node('Mul', [y, meanYDy], { name: `${ctx.name}_y_mean_y_dy` })], { name: `${ctx.name}_dx_numerator` });
+      dx = ctx.g.node('Div', [dx, ctx.saved('denominator')], { name: `${ctx.name}_dx_4d` });
+    }
+    const input = ctx.inputs[0];
+    return { dx: [input.length === 4 ? dx : ctx.g.node('Reshape', [dx, ctx.g.int64(input)], { name: `${ctx.name}_dx` })] };
   },
 };
 

@@ -32,4 +32,14 @@ export const tile: LayerDef = {
     const repeats = Array.from({ length: n }, (_, i) => (i === axis ? tiles : 1));
     ctx.g.node('Tile', [ctx.x[0], ctx.g.int64(repeats)], { outputs: ctx.y, name: ctx.name });
   },
+  gradient(ctx) {
+    // The copies lie side by side along the axis: see the top as [..., tiles, input dim, ...] and sum the copies.
+    const input = ctx.inputs[0];
+    const p = ctx.param('tile_param');
+    const axis = canonicalAxis(p.num('axis'), input.length, 'tile_param.axis');
+    const tiles = p.num('tiles');
+    if (tiles === 1) return { dx: [ctx.dy[0]] };
+    const split = ctx.g.node('Reshape', [ctx.dy[0]!, ctx.g.int64([...input.slice(0, axis), tiles, ...input.slice(axis)])], { name: `${ctx.name}_copies` });
+    return { dx: [ctx.g.node('ReduceSum', [split, ctx.g.int64([axis])], { name: `${ctx.name}_dx`, attrs: { keepdims: 0 } })] };
+  },
 };

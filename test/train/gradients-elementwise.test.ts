@@ -130,3 +130,11 @@ describe('gradients: Dropout', () => {
     }
   });
 });
+
+describe('gradients: MVN and Tile', () => {
+  it('MVN, mean only', () => expectAgree('type: "MVN" bottom: "x" top: "y" mvn_param { normalize_variance: false }', { x: [2, 3, 2, 2] }));
+  it('MVN, mean and variance over H, W', () => expectAgree('type: "MVN" bottom: "x" top: "y"', { x: [2, 2, 3, 2] }));
+  it('MVN across channels, 2-D input', () => expectAgree('type: "MVN" bottom: "x" top: "y" mvn_param { across_channels: true }', { x: [2, 5] }));
+  it('Tile on axis 1', () => expectAgree('type: "Tile" bottom: "x" top: "y" tile_param { tiles: 3 }', { x: [2, 2, 3] }));
+  it('Tile on the last axis', () => expectAgree('type: "Tile" bottom: "x" top: "y" tile_param { axis: -1 tiles: 2 }', { x: [2, 3] }));
+});
