@@ -7,7 +7,7 @@ import type { Dialect } from '../io/schema.js';
 import { formatShape } from '../layers/shape.js';
 import type { BlobSpec, Shape } from '../layers/types.js';
 import { buildNet, type Net } from '../net/net.js';
-import { fill, Rng } from './fillers.js';
+import { fill, fillerFor, Rng } from './fillers.js';
 
 export interface EditContext {
   dialect?: Dialect;
@@ -210,25 +210,4 @@ export function setNumOutput(param: Message, name: string, n: number, ctx: EditC
   ctx.weights.layer = wLayers;
   if (changed.length) ctx.notes.push(`re-initialised from their fillers: ${changed.join(', ')}`);
   return changed;
-}
-
-/** The FillerParameter Caffe uses for a layer's i-th blob when it sets the layer up. */
-function fillerFor(layer: Message, type: string, spec: BlobSpec, i: number): Message | undefined {
-  const sub = (f: string) => (layer[f] as Message | undefined) ?? {};
-  switch (type) {
-    case 'Convolution': case 'Deconvolution': case 'ConvolutionDepthwise':
-      return (i === 0 ? sub('convolution_param').weight_filler : sub('convolution_param').bias_filler) as Message | undefined;
-    case 'InnerProduct':
-      return (i === 0 ? sub('inner_product_param').weight_filler : sub('inner_product_param').bias_filler) as Message | undefined;
-    case 'BatchNorm':
-      return { type: 'constant', value: 0 };
-    case 'Scale':
-      return i === 0 ? ((sub('scale_param').filler as Message | undefined) ?? { type: 'constant', value: 1 }) : (sub('scale_param').bias_filler as Message | undefined);
-    case 'Bias':
-      return sub('bias_param').filler as Message | undefined;
-    case 'PReLU':
-      return (sub('prelu_param').filler as Message | undefined) ?? { type: 'constant', value: 0.25 };
-    default:
-      throw new CaffeToolError(`cannot make the ${spec.role} blob of ${type} layer '${layer.name}' afresh: caffe-tool does not know this layer's filler`, { where: { layer: layer.name as string } });
-  }
 }

@@ -57,7 +57,7 @@ describe('fillers', () => {
     const sparse = fill([10, 1000], { type: 'gaussian', sparse: 2 }, rng); // keeps 2/10 of the weights
     const kept = sparse.reduce((s, v) => s + (v !== 0 ? 1 : 0), 0) / sparse.length;
     assert.ok(Math.abs(kept - 0.2) < 0.02);
-    assert.throws(() => fill([2], { type: 'bilinear' }, rng), /filler type 'bilinear' is not supported/);
+    assert.throws(() => fill([2], { type: 'orthogonal' }, rng), /filler type 'orthogonal' is not supported/);
   });
 });
 
