@@ -22,7 +22,12 @@ interface Case {
   steps: { x: number[]; y: number[]; dx: number[]; after: Stats }[];
 }
 
-const fixture = JSON.parse(readFixture('train', 'batch_norm.json').toString()) as { cases: Case[] };
+interface NetCase {
+  x: number[]; label: number[]; gamma: number[]; beta: number[];
+  loss: number; dgamma: number[]; dbeta: number[]; start: Stats; after: Stats;
+}
+
+const fixture = JSON.parse(readFixture('train', 'batch_norm.json').toString()) as { cases: Case[]; net: NetCase };
 
 function closeTo(actual: ArrayLike<number>, expected: number[], tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
@@ -69,6 +74,38 @@ describe('BatchNorm training steps against numpy / torch', () => {
       }
     });
   }
+});
+
+describe('BatchNorm + Scale + ReLU, all in place, under a EuclideanLoss: one step against torch', () => {
+  it('loss, Scale gradients and running statistics', async () => {
+    const f = fixture.net;
+    const text = `input: "x" input_shape { dim: 2 dim: 2 dim: 2 dim: 2 }
+input: "label" input_shape { dim: 2 dim: 2 dim: 2 dim: 2 }
+layer { name: "bn" type: "BatchNorm" bottom: "x" top: "x" }
+layer { name: "scale" type: "Scale" bottom: "x" top: "x" scale_param { bias_term: true } }
+layer { name: "relu" type: "ReLU" bottom: "x" top: "x" }
+layer { name: "loss" type: "EuclideanLoss" bottom: "x" bottom: "label" top: "loss" }
+`;
+    const n = buildNet(parseCaffeText(text, { kinds: ['net'] }).message, { phase: 'TRAIN' });
+    const values = new Map([
+      ['bn/0', Float32Array.from(f.start.mean)], ['bn/1', Float32Array.from(f.start.variance)], ['bn/2', Float32Array.from(f.start.scale_factor)],
+      ['scale/0', Float32Array.from(f.gamma)], ['scale/1', Float32Array.from(f.beta)],
+    ]);
+    const engine = await TrainingEngine.create(n, { values });
+    try {
+      const { loss, grads } = await engine.step({ x: Float32Array.from(f.x), label: Float32Array.from(f.label) });
+      const param = (key: string) => engine.params.find((p) => p.key === key)!;
+      closeTo([loss], [f.loss], 1e-5, 'loss');
+      closeTo(grads.get(param('scale/0'))!, f.dgamma, 1e-5, 'd scale');
+      closeTo(grads.get(param('scale/1'))!, f.dbeta, 1e-5, 'd bias');
+      assert.equal(grads.has(param('bn/0')), false, 'the statistics get no gradient');
+      closeTo(engine.values.get(param('bn/0'))!, f.after.mean, 1e-6, 'mean');
+      closeTo(engine.values.get(param('bn/1'))!, f.after.variance, 1e-6, 'variance');
+      closeTo(engine.values.get(param('bn/2'))!, f.after.scale_factor, 1e-6, 'scale factor');
+    } finally {
+      await engine.release();
+    }
+  });
 });
 
 describe('gradients: BatchNorm', () => {

@@ -138,3 +138,22 @@ describe('gradients: MVN and Tile', () => {
   it('Tile on axis 1', () => expectAgree('type: "Tile" bottom: "x" top: "y" tile_param { tiles: 3 }', { x: [2, 2, 3] }));
   it('Tile on the last axis', () => expectAgree('type: "Tile" bottom: "x" top: "y" tile_param { axis: -1 tiles: 2 }', { x: [2, 3] }));
 });
+
+describe('Eltwise MAX ties, by Caffe\'s rule', () => {
+  it('bottoms 0 and 1 equal: bottom 1 takes the gradient; a later equal bottom does not take over', async () => {
+    const text = 'input: "a" input_shape { dim: 4 }\ninput: "b" input_shape { dim: 4 }\ninput: "c" input_shape { dim: 4 }\n'
+      + 'layer { name: "max" type: "Eltwise" bottom: "a" bottom: "b" bottom: "c" top: "y" eltwise_param { operation: MAX } }\n';
+    const net = buildNet(parseCaffeText(text, { kinds: ['net'] }).message, { phase: 'TRAIN' });
+    const engine = await TrainingEngine.create(net, { backward: 'external' });
+    try {
+      // Element 0: a = b = c; 1: a = b < c; 2: a > b = c; 3: b > a = c.
+      const batch = { a: Float32Array.of(1, 1, 3, 1), b: Float32Array.of(1, 1, 2, 4), c: Float32Array.of(1, 2, 2, 1), 'grad_in:y': Float32Array.of(10, 20, 30, 40) };
+      const { dataGrads } = await engine.step(batch);
+      assert.deepEqual(Array.from(dataGrads.get('a')!), [0, 0, 30, 0]);
+      assert.deepEqual(Array.from(dataGrads.get('b')!), [10, 0, 0, 40]);
+      assert.deepEqual(Array.from(dataGrads.get('c')!), [0, 20, 0, 0]);
+    } finally {
+      await engine.release();
+    }
+  });
+});
