@@ -127,7 +127,9 @@ export function renderSvg(log: ParsedLog, opts: { x: XAxis; title: string }): st
   const width = FIGURE_WIDTH;
   const height = figureHeight(ps.length);
   const xs = ps.flatMap((p) => p.series.flatMap((s) => s.points.map((q) => q.x)));
-  const xScale = linearAxis(Math.min(...xs), Math.max(...xs), 10, false);
+  // Start at 0 unless the log starts far from it (a resumed run).
+  const [xMin, xMax] = [Math.min(...xs), Math.max(...xs)];
+  const xScale = linearAxis(xMin >= 0 && xMin <= 0.25 * xMax ? 0 : xMin, xMax, 10, false);
   const plotW = width - LEFT - RIGHT;
   const px = (v: number) => LEFT + ((v - xScale.lo) / (xScale.hi - xScale.lo)) * plotW;
   const out: string[] = [];
@@ -207,31 +209,24 @@ function drawPanel(panel: Panel, g: { top: number; px: (v: number) => number; xS
     const pts = s.points.map((p) => ({ x: f(px(p.x)), y: f(py(axis, p.y)) }));
     const attrs = `class="series" data-series="${esc(s.name)}" data-points="${pts.length}"`;
     if (s.style === 'raw') {
-      o.push(`<g ${attrs} fill="${s.colour}" fill-opacity="0.45">`);
-      for (const p of pts) o.push(`<circle cx="${p.x}" cy="${p.y}" r="3"/>`);
+      // Dense clouds (long runs) fainter and finer, so that the smoothed line stays readable over them.
+      const dense = pts.length > 150;
+      o.push(`<g ${attrs} fill="${s.colour}" fill-opacity="${dense ? 0.22 : 0.45}">`);
+      for (const p of pts) o.push(`<circle cx="${p.x}" cy="${p.y}" r="${dense ? 2 : 3}"/>`);
       o.push('</g>');
       continue;
     }
     const linePts = s.style === 'step' ? stepPoints(pts) : pts;
     o.push(`<g ${attrs}>`);
-    o.push(`<polyline points="${linePts.map((p) => `${p.x},${p.y}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="2" stroke-linejoin="round"/>`);
+    const width = s.name.endsWith('(smoothed)') ? 2.5 : 2;
+    o.push(`<polyline points="${linePts.map((p) => `${p.x},${p.y}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="${width}" stroke-linejoin="round"/>`);
     if (s.style === 'markers') for (const p of pts) o.push(`<circle cx="${p.x}" cy="${p.y}" r="3.5" fill="#fff" stroke="${s.colour}" stroke-width="2"/>`);
     o.push('</g>');
   }
   o.push('</g>');
-  // What the legend must not hide: the points, and the lines between them sampled every few pixels.
-  const dataPts = panel.series.flatMap((s) => {
-    const pts = s.points.map((p) => ({ x: px(p.x), y: py(s.axis === 'right' && right ? right : left, p.y) }));
-    return s.style === 'raw' ? pts : pts.flatMap((p, i) => (i ? along(pts[i - 1], p) : [p]));
-  });
-  o.push(legend(panel.series, dataPts, { x0: LEFT, x1: LEFT + plotW, y0: top, y1: bottom }));
+  o.push(legend(panel.series, LEFT + plotW, top - 10));
   o.push('</g>');
   return o.join('\n');
-}
-
-function along(a: Point, b: Point): Point[] {
-  const n = Math.max(1, Math.ceil(Math.hypot(b.x - a.x, b.y - a.y) / 4));
-  return Array.from({ length: n }, (_, k) => ({ x: a.x + ((k + 1) / n) * (b.x - a.x), y: a.y + ((k + 1) / n) * (b.y - a.y) }));
 }
 
 /** A learning rate holds until the next one is printed: horizontal then vertical segments. */
@@ -244,26 +239,18 @@ function stepPoints(pts: Point[]): Point[] {
   return out;
 }
 
-/** The legend box, in the corner of the plot area that hides the fewest data points. */
-function legend(series: Series[], data: Point[], area: { x0: number; x1: number; y0: number; y1: number }): string {
-  const rowH = 18;
-  const labelW = Math.max(...series.map((s) => s.name.length)) * 7 + 34;
-  const boxH = series.length * rowH + 8;
-  const corners = [
-    { x: area.x1 - 10 - labelW, y: area.y0 + 10 },
-    { x: area.x1 - 10 - labelW, y: area.y1 - 10 - boxH },
-    { x: area.x0 + 10, y: area.y0 + 10 },
-    { x: area.x0 + 10, y: area.y1 - 10 - boxH },
-  ];
-  const hidden = (c: Point) => data.filter((p) => p.x >= c.x - 8 && p.x <= c.x + labelW + 8 && p.y >= c.y - 8 && p.y <= c.y + boxH + 8).length;
-  const { x, y: top } = corners.reduce((best, c) => (hidden(c) < hidden(best) ? c : best));
-  const o = [`<g class="legend"><rect x="${x}" y="${top}" width="${labelW}" height="${boxH}" rx="3" fill="#ffffff" fill-opacity="0.9" stroke="#cccccc"/>`];
+/** The legend: one row on the panel's title line, right-aligned to `right`, so that it never hides data. */
+function legend(series: Series[], right: number, baseline: number): string {
+  const widths = series.map((s) => 30 + s.name.length * 6.8 + 14);
+  let x = right - widths.reduce((a, b) => a + b, 0) + 14;
+  const o = ['<g class="legend">'];
   series.forEach((s, i) => {
-    const y = top + 4 + i * rowH + rowH / 2;
-    if (s.style === 'raw') o.push(`<circle cx="${x + 16}" cy="${y}" r="3" fill="${s.colour}" fill-opacity="0.5"/>`);
-    else o.push(`<line x1="${x + 6}" x2="${x + 26}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"/>`);
-    if (s.style === 'markers') o.push(`<circle cx="${x + 16}" cy="${y}" r="3" fill="#fff" stroke="${s.colour}" stroke-width="2"/>`);
-    o.push(`<text x="${x + 32}" y="${y}" dy="4" font-size="12" fill="#222">${esc(s.name)}</text>`);
+    const y = baseline - 4;
+    if (s.style === 'raw') o.push(`<circle cx="${f(x + 12)}" cy="${y}" r="3" fill="${s.colour}" fill-opacity="0.6"/>`);
+    else o.push(`<line x1="${f(x)}" x2="${f(x + 24)}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"/>`);
+    if (s.style === 'markers') o.push(`<circle cx="${f(x + 12)}" cy="${y}" r="3" fill="#fff" stroke="${s.colour}" stroke-width="2"/>`);
+    o.push(`<text x="${f(x + 30)}" y="${baseline}" font-size="12" fill="#222">${esc(s.name)}</text>`);
+    x += widths[i];
   });
   o.push('</g>');
   return o.join('\n');
@@ -281,7 +268,7 @@ export function linearAxis(lo: number, hi: number, count: number, extend: boolea
   for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) ticks.push(round(k * step, step));
   const big = Math.max(Math.abs(lo), Math.abs(hi)) >= 10000;
   const decimals = Math.max(0, -Math.floor(Math.log10((big ? step / 1000 : step)) + 1e-9));
-  const format = (v: number) => (v === 0 ? '0' : big ? `${trim((v / 1000).toFixed(decimals))}k` : trim(v.toFixed(decimals)));
+  const format = (v: number) => (v === 0 && big ? '0' : big ? `${trim((v / 1000).toFixed(decimals))}k` : trim(v.toFixed(decimals)));
   return { lo, hi, ticks, format };
 }
 
