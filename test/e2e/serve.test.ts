@@ -4,7 +4,7 @@
 // ONNX Runtime run of its export.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
@@ -123,6 +123,7 @@ describe('caffe-tool serve', () => {
     }
     const meta = await (await fetch(`${base}/v2`)).json();
     assert.equal(meta.name, 'caffe-tool');
+    assert.equal(meta.version, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     assert.ok(meta.extensions.includes('binary_tensor_data'));
 
     const lenetMeta = await (await fetch(`${base}/v2/models/lenet`)).json();

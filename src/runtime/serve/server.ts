@@ -1,6 +1,7 @@
 // The HTTP server (Node's own node:http, no framework): the Open Inference Protocol routes, the image
 // endpoint, /metrics and the web page; every model behind its own batcher; a graceful close.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { usageError } from '../../errors.js';
 import type { Preprocess } from '../preprocess.js';
@@ -36,7 +37,8 @@ export interface ServerHandle {
 }
 
 export const SERVE_DEFAULTS = { host: '127.0.0.1', port: 8080, maxBatch: 8, maxDelayMs: 2, maxQueue: 64, maxBody: 64 * 1024 * 1024 };
-const VERSION = '0.1.0';
+/** The package's version, for GET /v2 (package.json sits four folders above dist/src/runtime/serve/). */
+const VERSION = (createRequire(import.meta.url)('../../../../package.json') as { version: string }).version;
 /** Seconds a client told "queue full" should wait before trying again. */
 const RETRY_AFTER_S = 1;
 
