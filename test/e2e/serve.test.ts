@@ -322,7 +322,7 @@ describe('caffe-tool serve: batching and the queue', () => {
   });
 
   it('a full queue answers 503 with Retry-After; the queued requests still finish', async () => {
-    const server = await startServer({ port: 0, maxDelayMs: 400, maxBatch: 4, maxQueue: 2, models: [{ model: path('ip.prototxt'), weights: path('ip.caffemodel') }] });
+    const server = await startServer({ port: 0, maxDelayMs: 800, maxBatch: 4, maxQueue: 2, models: [{ model: path('ip.prototxt'), weights: path('ip.caffemodel') }] });
     try {
       const xs = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
       const rs = await Promise.all(xs.map((x) => fetch(`${server.url}/v2/models/tiny_ip/infer`, json({ inputs: [{ name: 'data', shape: [1, 3], datatype: 'FP32', data: x }] }))));
