@@ -116,6 +116,30 @@ describe('gradients: BatchNorm', () => {
   }));
 });
 
+describe("NVCaffe's 5-blob BatchNorm in a TEST-phase graph", () => {
+  it('normalizes with the stored statistics as they are (no 1/s), then its own scale and bias; gradients by hand', async () => {
+    const n = net('type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { scale_bias: true }', [2, 2], 'nvcaffe', 'TEST');
+    const [mean, variance, scale, bias] = [[0.5, -1], [1, 4], [2, 3], [0.1, 0.2]];
+    const values = new Map([[0, mean], [1, variance], [2, [7]], [3, scale], [4, bias]].map(([i, v]) => [`bn/${i as number}`, Float32Array.from(v as number[])]));
+    const engine = await TrainingEngine.create(n, { backward: 'external', values });
+    try {
+      const x = [1, 2, -1, 0.5];
+      const r = [0.5, -1, 2, 1];
+      const { outputs, dataGrads, grads } = await engine.step({ x: Float32Array.from(x), 'grad_in:y': Float32Array.from(r) });
+      // eps: NVCaffe raises the default 1e-5 to max(eps, 1e-5), the same here.
+      const std = variance.map((v) => Math.sqrt(v + 1e-5));
+      const xhat = x.map((v, i) => (v - mean[i % 2]) / std[i % 2]);
+      closeTo(outputs.get('y')!, xhat.map((v, i) => scale[i % 2] * v + bias[i % 2]), 1e-6, 'y');
+      closeTo(dataGrads.get('x')!, r.map((g, i) => (g * scale[i % 2]) / std[i % 2]), 1e-6, 'dx');
+      const byRole = (role: string) => grads.get(engine.params.find((p) => p.role === role)!)!;
+      closeTo(byRole('scale'), [0, 1].map((c) => r[c] * xhat[c] + r[c + 2] * xhat[c + 2]), 1e-6, 'd scale');
+      closeTo(byRole('bias'), [0, 1].map((c) => r[c] + r[c + 2]), 1e-6, 'd bias');
+    } finally {
+      await engine.release();
+    }
+  });
+});
+
 describe('gradients: BN of the forks', () => {
   it('SegNet LEARN: batch statistics, learned scale and shift', () => expectAgree('type: "BN" bottom: "x" top: "y" bn_param { bn_mode: LEARN }', { x: [2, 3, 2, 2] }, { dialect: 'segnet' }));
   it('SegNet LEARN on a 2-D input (seen as 4-D)', () => expectAgree('type: "BN" bottom: "x" top: "y" bn_param { bn_mode: LEARN }', { x: [4, 3] }, { dialect: 'segnet' }));
