@@ -4,7 +4,8 @@
 // dense_image_data_param.mirror is set, and cut by the same crop_height x crop_width window. The image then
 // goes through transform_param (mean, scale); the label top holds the label image's values untouched,
 // [batch, 1, H, W]. Departures from the fork, on purpose: the fork resizes labels bilinearly, and crops at a
-// random place in both phases; here TEST crops the centre, as Caffe's DataTransformer does.
+// random place in both phases; here TEST crops the centre, as Caffe's DataTransformer does. ENet's variant
+// (its dialect) also reads the label label_divide_factor times smaller.
 import { CaffeToolError } from '../../errors.js';
 import { decodeImage, decodeLabel, resizeLinear, resizeNearest } from './image.js';
 import { readPairList } from './list.js';
@@ -30,6 +31,11 @@ export function openDenseImageData(input: LayerInput): BatchSource {
   const mirror = p.bool('mirror');
   const root = p.str('root_folder');
   const doShuffle = p.bool('shuffle');
+  // ENet's fork reads the label smaller, by label_divide_factor (for training the encoder alone).
+  const divide = p.info.byName.has('label_divide_factor') ? p.num('label_divide_factor') : 1;
+  if (divide > 1 && cropH > 0) {
+    throw new CaffeToolError(`dense_image_data_param has label_divide_factor ${divide} and a crop: ENet's layer cannot crop a divided label either`, { where: { layer: layer.name } });
+  }
   if (transformer.crop > 0 || transformer.mirror) {
     throw new CaffeToolError('DenseImageData cannot use transform_param crop_size or mirror: the image and its label would be cut differently', {
       where: { layer: layer.name },
@@ -63,14 +69,16 @@ export function openDenseImageData(input: LayerInput): BatchSource {
             hint: 'a label image must have its image\'s size: one class per pixel',
           });
         }
-        if (newH > 0 && newW > 0) [img, lab] = [resizeLinear(img, newH, newW), resizeNearest(lab, newH, newW)];
+        if (newH > 0 && newW > 0) img = resizeLinear(img, newH, newW);
+        lab = resizeNearest(lab, Math.floor(img.height / divide), Math.floor(img.width / divide));
         return { img, lab, where };
       }));
       const first = loaded[0].img;
       const [h, w] = cropH > 0 ? [cropH, cropW] : [first.height, first.width];
       const c = first.channels;
       const data = new Float32Array(batchSize * c * h * w);
-      const label = new Float32Array(batchSize * h * w);
+      const [lh, lw] = [Math.floor(h / divide), Math.floor(w / divide)];
+      const label = new Float32Array(batchSize * lh * lw);
       loaded.forEach(({ img, lab, where }, i) => {
         if (cropH > 0 ? img.height < cropH || img.width < cropW : img.height !== h || img.width !== w) {
           throw new CaffeToolError(
@@ -83,13 +91,13 @@ export function openDenseImageData(input: LayerInput): BatchSource {
         const { mirror: m, cropH: uh, cropW: uw } = items[i].draw;
         const hOff = cropH > 0 ? (uh >= 0 ? randInt(uh, img.height - h + 1) : (img.height - h) >> 1) : 0;
         const wOff = cropH > 0 ? (uw >= 0 ? randInt(uw, img.width - w + 1) : (img.width - w) >> 1) : 0;
-        const [cutImg, cutLab] = [cut(img, hOff, wOff, h, w, m), cut(lab, hOff, wOff, h, w, m)];
+        const [cutImg, cutLab] = [cut(img, hOff, wOff, h, w, m), cut(lab, hOff, wOff, lh, lw, m)];
         transformer.apply(cutImg, { mirror: false, cropH: -1, cropW: -1 }, data, i * c * h * w);
-        label.set(cutLab.data, i * h * w);
+        label.set(cutLab.data, i * lh * lw);
       });
       return {
         [layer.tops[0]]: { data, dims: [batchSize, c, h, w] },
-        [layer.tops[1]]: { data: label, dims: [batchSize, 1, h, w] },
+        [layer.tops[1]]: { data: label, dims: [batchSize, 1, lh, lw] },
       };
     };
   };

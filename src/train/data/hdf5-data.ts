@@ -3,7 +3,8 @@
 // are handed out batch_size at a time, across file boundaries; with shuffle, the file order is shuffled at
 // the start and at every wrap-around, and the rows of each file every time it is loaded or restarted. Values
 // are read as float whatever the stored type. Caffe refuses a transform_param here, and so does this.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { CaffeToolError } from '../../errors.js';
 import type { LayerInput } from './index.js';
 import { type Batch, type BatchSource, Serial, shuffle } from './source.js';
@@ -46,7 +47,12 @@ export function openHdf5Data(input: LayerInput): BatchSource {
     throw new CaffeToolError(`cannot read the HDF5 file list ${listFile}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { where: { layer: layer.name }, cause: e });
   }
   // Caffe reads the list with `>>`: whitespace-separated names, relative to where Caffe runs.
-  const files = text.split(/\s+/).filter(Boolean).map((f) => ({ path: resolve(f) }));
+  // Caffe opens the listed files from the working folder; a name not found there is read beside the list file.
+  const files = text.split(/\s+/).filter(Boolean).map((f) => {
+    const path = resolve(f);
+    const beside = join(dirname(listFile), f);
+    return { path: !isAbsolute(f) && !existsSync(path) && existsSync(beside) ? beside : path };
+  });
   if (!files.length) throw new CaffeToolError(`the HDF5 file list ${listFile} names no files`, { where: { layer: layer.name } });
   const batchSize = p.num('batch_size');
   const doShuffle = p.bool('shuffle');

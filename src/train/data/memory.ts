@@ -33,7 +33,10 @@ export class MemoryFeed {
   }
 }
 
-/** Input and MemoryData: each top cycles through the feed's array of its name, `batch` items at a time. */
+/**
+ * Input and MemoryData: each top cycles through the feed's array of its name, `batch` items at a time. The
+ * arrays are used as they are: Caffe's MemoryDataLayer::Reset does not transform them either.
+ */
 export function openMemory(input: LayerInput, shapes: number[][]): BatchSource {
   const { layer, memory } = input;
   const batch = shapes[0][0];

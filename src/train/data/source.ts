@@ -25,14 +25,12 @@ export class Prefetcher implements BatchSource {
 
   private fill(): void {
     while (this.queue.length < this.depth) {
-      let job: () => Promise<Batch>;
+      let p: Promise<Batch>;
       try {
-        job = this.plan();
+        p = this.plan()();
       } catch (e) {
-        this.queue.push(Promise.reject(e));
-        break;
+        p = Promise.reject(e);
       }
-      const p = job();
       // A failure is reported when its batch is asked for, not as an unhandled rejection before.
       p.catch(() => {});
       this.queue.push(p);

@@ -148,6 +148,20 @@ describe('DenseImageData', () => {
     await src.close();
   });
 
+  it('reads the label label_divide_factor times smaller in ENet\'s dialect: every second pixel for 2', async () => {
+    const src = open(dense('new_height: 24 new_width: 32 label_divide_factor: 2'), 'TEST');
+    const b = await src.next();
+    assert.deepEqual(b.data.dims, [2, 3, 24, 32]);
+    assert.deepEqual(b.label.dims, [2, 1, 12, 16]);
+    const lab = ref('seg_first2_label.npy').data;
+    for (let i = 0; i < 2; i++) {
+      for (let y = 0; y < 12; y++) {
+        for (let x = 0; x < 16; x++) assert.equal(b.label.data[(i * 12 + y) * 16 + x], lab[i * 768 + 2 * y * 32 + 2 * x]);
+      }
+    }
+    await src.close();
+  });
+
   it('refuses transform_param crop_size and mirror, which would cut the label differently', () => {
     assert.throws(() => open(dense('', 'transform_param { mirror: true }'), 'TRAIN'), /crop_size or mirror/);
   });
