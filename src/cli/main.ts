@@ -15,9 +15,11 @@ import * as info from './info.js';
 import * as plotLog from './plot-log.js';
 import * as run from './run.js';
 import * as serve from './serve.js';
+import * as test from './test.js';
 import * as time from './time.js';
 import * as toMatlab from './to-matlab.js';
 import * as toOnnx from './to-onnx.js';
+import * as train from './train.js';
 import * as upgrade from './upgrade.js';
 
 export function buildProgram(): Command {
@@ -40,7 +42,9 @@ export function buildProgram(): Command {
   toOnnx.register(program);
   run.register(program);
   serve.register(program);
+  test.register(program);
   time.register(program);
+  train.register(program);
   upgrade.register(program);
   for (const c of program.commands) c.exitOverride();
   return program;

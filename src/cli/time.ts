@@ -4,6 +4,7 @@ import { CaffeToolError, usageError } from '../errors.js';
 import { openModel } from '../runtime/model.js';
 import { parseDevice, runSession } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
+import { timeTrainingStep } from '../train/timing.js';
 
 interface Options {
   model?: string;
@@ -15,6 +16,7 @@ interface Options {
   device?: string;
   shape?: string[];
   json?: boolean;
+  backward?: boolean;
 }
 
 export function register(program: Command): void {
@@ -30,10 +32,25 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
     .option('--shape <name=N,C,H,W...>', 'input shapes for the Caffe net')
     .option('--json', 'print one JSON document')
+    .option('--backward', 'time a training step (the TRAIN net forward and backward) instead of the forward')
     .action(async (opts: Options) => {
       const iterations = Number(opts.iterations);
       const warmup = Number(opts.warmup);
       if (!(iterations > 0) || !(warmup >= 0)) throw usageError('--iterations must be positive and --warmup not negative');
+      if (opts.backward) {
+        if (!opts.model || opts.onnx) throw usageError('--backward times a Caffe net: give --model (a train/val or deploy prototxt)');
+        if (opts.batch !== undefined) throw usageError('--backward takes the batch from the net: set it with --shape data=N,C,H,W');
+        const r = await timeTrainingStep({ model: opts.model, weights: opts.weights, inputs: parseInputShapes(opts.shape), device: parseDevice(opts.device), iterations, warmup, notice });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(
+          `training step (forward + backward, batch ${r.batch}, ${iterations} iterations after ${warmup} warm-up): mean ${r.meanMs.toFixed(2)} ms, p50 ${r.p50Ms.toFixed(2)}, p99 ${r.p99Ms.toFixed(2)}, min ${r.minMs.toFixed(2)} ms\n` +
+            `${r.iterationsPerSecond.toFixed(2)} iterations/s\n`,
+        );
+        return;
+      }
       const model = await openModel({
         model: opts.model, weights: opts.weights, onnx: opts.onnx, device: parseDevice(opts.device),
         inputs: parseInputShapes(opts.shape), randomWeights: true, dynamicBatch: opts.batch !== undefined, notice,

@@ -138,7 +138,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
   let loss: string | undefined;
   if (seed === 'loss') {
     if (!lossTerms.length) throw new CaffeToolError('the net has no loss to train: no top has a loss_weight', { hint: 'add a loss layer (SoftmaxWithLoss, EuclideanLoss...) or give a top loss_weight: 1' });
-    loss = g.claim('loss');
+    loss = g.unique('total_loss');
     g.node(lossTerms.length === 1 ? 'Identity' : 'Sum', lossTerms, { outputs: [loss], name: 'total_loss' });
     g.outputs.push({ name: loss, shape: [] });
   }

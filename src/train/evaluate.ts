@@ -1,0 +1,151 @@
+// `caffe test`: the TEST-phase net with trained weights, `iterations` batches from its own data layers, every
+// output averaged (Caffe prints loss outputs with their loss_weight), and for segmentation nets the confusion of
+// the arg-max class with the label: per-class IoU and their mean.
+import { CaffeToolError } from '../errors.js';
+import type { Net, NetLayer } from '../net/net.js';
+import { loadWeights } from '../net/load.js';
+import { blobData } from '../io/blob.js';
+import type { Device } from '../runtime/session.js';
+import { TrainingEngine } from './engine.js';
+import { initialValues } from './init.js';
+import { netParams } from './params.js';
+import type { NetSource } from './solver-file.js';
+import { DataNet } from './solve.js';
+
+export interface EvaluateOptions {
+  weights: string;
+  iterations: number;
+  device?: Device;
+  baseDir: string;
+  seed?: number;
+  /** Each batch's outputs, as `caffe test` logs them (`Batch 0, accuracy = 0.98`). */
+  onBatch?: (i: number, outputs: Map<string, Float32Array>) => void;
+}
+
+export interface SegmentationScore {
+  /** The scores blob and the label blob compared. */
+  scores: string;
+  label: string;
+  /** Per class: intersection over union, or null for a class in neither the labels nor the predictions. */
+  iou: (number | null)[];
+  meanIou: number;
+  pixelAccuracy: number;
+}
+
+export interface Evaluation {
+  /** Each output blob averaged over the batches (arrays for outputs with several values). */
+  outputs: Map<string, Float32Array>;
+  lossWeights: Map<string, number>;
+  /** The mean total loss (sum of loss_weight x loss outputs). */
+  loss: number;
+  segmentation?: SegmentationScore;
+}
+
+export async function evaluate(source: NetSource, opts: EvaluateOptions): Promise<Evaluation> {
+  const data = await DataNet.open({ ...source, phase: 'TEST' }, opts.baseDir, opts.seed ?? 1);
+  let engine: TrainingEngine | undefined;
+  try {
+    const net = data.net;
+    const values = initialValues(net, netParams(net).owned, opts.seed ?? 1);
+    const report = loadWeights(net, opts.weights);
+    for (const name of report.copied) (net.layer(name)!.weights ?? []).forEach((b, i) => values.set(`${name}/${i}`, blobData(b)));
+    if (report.missing.length) {
+      throw new CaffeToolError(`the weights have no blobs for ${report.missing.join(', ')}`, { where: { file: opts.weights }, hint: 'test a net with the weights it was trained with' });
+    }
+    const seg = segmentationPair(net);
+    engine = await TrainingEngine.create(net, { device: opts.device, backward: 'none', values, expose: seg ? [net.blobs().get(seg.scores)!] : undefined });
+    const sums = new Map<string, Float64Array>();
+    let classes = 0;
+    let confusion: Float64Array | undefined;
+    for (let i = 0; i < opts.iterations; i++) {
+      const batch = await data.next();
+      const r = await engine.step(batch);
+      opts.onBatch?.(i, r.outputs);
+      for (const [name, v] of r.outputs) {
+        const acc = sums.get(name) ?? new Float64Array(v.length);
+        for (let j = 0; j < v.length; j++) acc[j] += v[j];
+        sums.set(name, acc);
+      }
+      if (seg) {
+        const blob = [...r.exposed.entries()].find(([b]) => b.name === seg.scores)!;
+        const shape = blob[0].shape!;
+        classes = shape[1];
+        confusion ??= new Float64Array(classes * classes);
+        accumulate(confusion, blob[1], batch[seg.label], shape, seg.ignore);
+      }
+    }
+    const outputs = new Map<string, Float32Array>();
+    const lossWeights = new Map<string, number>();
+    let loss = 0;
+    for (const [name, acc] of sums) {
+      const mean = Float32Array.from(acc, (x) => x / opts.iterations);
+      outputs.set(name, mean);
+      const w = engine.graph.outputs.get(name)?.lossWeight ?? 0;
+      lossWeights.set(name, w);
+      for (const x of mean) loss += w * x;
+    }
+    return { outputs, lossWeights, loss, segmentation: seg && confusion ? score(seg, confusion, classes) : undefined };
+  } finally {
+    await engine?.release();
+    await data.close();
+  }
+}
+
+/** A loss or accuracy layer comparing per-pixel scores N,C,H,W (H*W > 1) with a label from a data layer. */
+function segmentationPair(net: Net): { scores: string; label: string; ignore: number | undefined } | undefined {
+  for (const l of net.layers) {
+    if (!['SoftmaxWithLoss', 'Accuracy', 'SegAccuracy'].includes(l.type) || l.bottoms.length < 2) continue;
+    const [scores, label] = l.bottoms;
+    const s = scores.shape;
+    if (!s || s.length !== 4 || s[2] * s[3] <= 1) continue;
+    if (!isDataTop(net, label.producer)) continue;
+    return { scores: scores.name, label: label.name, ignore: ignoreLabel(net, l) };
+  }
+  return undefined;
+}
+
+const isDataTop = (net: Net, producer: number) => producer === -1 || net.layers[producer].def.source === true;
+
+function ignoreLabel(net: Net, l: NetLayer): number | undefined {
+  const p = net.params(l, l.type === 'Accuracy' ? 'accuracy_param' : 'loss_param');
+  return p.has('ignore_label') ? p.num('ignore_label') : undefined;
+}
+
+function accumulate(confusion: Float64Array, scores: Float32Array, label: Float32Array, shape: number[], ignore: number | undefined): void {
+  const [n, c, h, w] = shape;
+  const plane = h * w;
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < plane; p++) {
+      const truth = Math.round(label[i * plane + p]);
+      if (truth === ignore || truth < 0 || truth >= c) continue;
+      let best = 0;
+      let bestScore = -Infinity;
+      for (let k = 0; k < c; k++) {
+        const v = scores[(i * c + k) * plane + p];
+        if (v > bestScore) [best, bestScore] = [k, v];
+      }
+      confusion[truth * c + best]++;
+    }
+  }
+}
+
+function score(seg: { scores: string; label: string }, confusion: Float64Array, c: number): SegmentationScore {
+  const iou: (number | null)[] = [];
+  let correct = 0;
+  let total = 0;
+  for (let k = 0; k < c; k++) {
+    let row = 0;
+    let col = 0;
+    for (let j = 0; j < c; j++) {
+      row += confusion[k * c + j];
+      col += confusion[j * c + k];
+    }
+    const tp = confusion[k * c + k];
+    const union = row + col - tp;
+    iou.push(union ? tp / union : null);
+    correct += tp;
+    total += row;
+  }
+  const present = iou.filter((x): x is number => x !== null);
+  return { scores: seg.scores, label: seg.label, iou, meanIou: present.length ? present.reduce((a, b) => a + b, 0) / present.length : 0, pixelAccuracy: total ? correct / total : 0 };
+}

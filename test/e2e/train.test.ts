@@ -1,0 +1,158 @@
+// caffe-tool train and test through the real command line: LeNet on the synthetic digits of fixtures/data (LMDB and
+// HDF5), interrupted with SIGINT and resumed from the snapshot to the same weights as an uninterrupted run, the
+// snapshots read back by python3-protobuf, `caffe-tool test` on the result, and a SegNet-like net on the tiny
+// DenseImageData set with per-class IoU.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { blobData } from '../../src/io/blob.js';
+import { readCaffeFile } from '../../src/io/files.js';
+import type { Message } from '../../src/io/message.js';
+import { fixture, ROOT, tempDir } from '../helpers.js';
+
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+/** The fixture solver with absolute paths: the net where it is, the snapshots in `dir`. */
+function solverIn(dir: string, name: string, prefix: string): string {
+  const text = readFileSync(fixture('solve', name), 'utf8')
+    .replace(/^net: "(.*)"$/m, (_, net: string) => `net: "${fixture('solve', net)}"`)
+    .replace(/^snapshot_prefix: ".*"$/m, `snapshot_prefix: "${join(dir, prefix)}"`);
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function weights(path: string): Map<string, Float32Array[]> {
+  const net = readCaffeFile(path, { kinds: ['net'] }).message;
+  const out = new Map<string, Float32Array[]>();
+  for (const l of (net.layer as Message[]) ?? []) {
+    const blobs = (l.blobs as Message[] | undefined) ?? [];
+    if (blobs.length) out.set(l.name as string, blobs.map((b) => blobData(b)));
+  }
+  return out;
+}
+
+const jsonLines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; iter: number; loss?: number; outputs: Record<string, number> });
+
+describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
+  const dir = tempDir();
+  const solver = solverIn(dir, 'lenet_solver.prototxt', 'lenet');
+  let first: ReturnType<typeof run>;
+
+  it('trains 200 iterations to a test accuracy of at least 0.8 on 100 unseen digits, with Caffe\'s log lines and snapshots', () => {
+    first = run('train', '-solver', solver, '--log-json', join(dir, 'log.json'));
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /^I\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ solver\.cpp:\d+\] Iteration 20 \([\d.e+-]+ iter\/s, [\d.e+-]+s\/20 iters\), loss = [\d.e+-]+$/m);
+    assert.match(first.stderr, /\] {5}Train net output #0: loss = [\d.e+-]+ \(\* 1 = [\d.e+-]+ loss\)$/m);
+    assert.match(first.stderr, /\] Iteration 20, lr = 0\.00998503$/m);
+    assert.match(first.stderr, /\] Iteration 100, Testing net \(#0\)$/m);
+    assert.match(first.stderr, /Snapshotting to binary proto file .*lenet_iter_100\.caffemodel/);
+    for (const iter of [100, 200]) {
+      assert.ok(existsSync(join(dir, `lenet_iter_${iter}.caffemodel`)));
+      assert.ok(existsSync(join(dir, `lenet_iter_${iter}.solverstate`)));
+    }
+    const log = jsonLines(join(dir, 'log.json'));
+    const train = log.filter((e) => e.phase === 'train');
+    assert.deepEqual(train.map((e) => e.iter), [0, 20, 40, 60, 80, 100, 120, 140, 160, 180]);
+    assert.ok(train.at(-1)!.loss! < train[0].loss! / 3, `loss ${train[0].loss} -> ${train.at(-1)!.loss}`);
+    const tests = log.filter((e) => e.phase === 'test');
+    assert.deepEqual(tests.map((e) => e.iter), [0, 100, 200]);
+    assert.ok(tests.at(-1)!.outputs.accuracy >= 0.8, `accuracy ${tests.at(-1)!.outputs.accuracy}`);
+  });
+
+  it('test -iterations 4 on the final weights gives the accuracy the last test of training printed', () => {
+    const r = run('test', '-model', fixture('solve', 'lenet_train_test.prototxt'), '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-iterations', '4', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { outputs: Record<string, number> };
+    const last = jsonLines(join(dir, 'log.json')).filter((e) => e.phase === 'test').at(-1)!;
+    assert.ok(Math.abs(doc.outputs.accuracy - last.outputs.accuracy) < 1e-6);
+    assert.ok(Math.abs(doc.outputs.loss - last.outputs.loss) < 1e-5);
+  });
+
+  it('stopped by SIGINT, it snapshots; resumed with -snapshot it ends on the uninterrupted run\'s weights exactly', async () => {
+    const dir2 = tempDir();
+    const solver2 = solverIn(dir2, 'lenet_solver.prototxt', 'lenet');
+    const child = spawn(process.execPath, [CLI, 'train', '-solver', solver2], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && /Iteration 40, lr/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /Optimization stopped early\./);
+    const stoppedAt = Number(/lenet_iter_(\d+)\.solverstate/.exec(stderr)![1]);
+    assert.ok(stoppedAt > 40 && stoppedAt < 200, `stopped at ${stoppedAt}`);
+    const resumed = run('train', '-solver', solver2, '-snapshot', join(dir2, `lenet_iter_${stoppedAt}.solverstate`));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`Resuming from .*lenet_iter_${stoppedAt}\\.solverstate`));
+    const a = weights(join(dir, 'lenet_iter_200.caffemodel'));
+    const b = weights(join(dir2, 'lenet_iter_200.caffemodel'));
+    assert.deepEqual([...b.keys()], [...a.keys()]);
+    for (const [name, blobs] of a) blobs.forEach((blob, i) => assert.deepEqual(b.get(name)![i], blob, `${name} blob ${i}`));
+  });
+
+  it('-weights with -snapshot is refused, as Caffe refuses it', () => {
+    const r = run('train', '-solver', solver, '-weights', join(dir, 'lenet_iter_100.caffemodel'), '-snapshot', join(dir, 'lenet_iter_100.solverstate'));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-weights or -snapshot, not both/);
+  });
+
+  it('the snapshots read in python3-protobuf with caffe.proto: every layer, its blobs, the history in order', (t) => {
+    const probe = spawnSync('/usr/bin/python3', ['-c', 'import google.protobuf'], { encoding: 'utf8' });
+    if (probe.status !== 0 || spawnSync('protoc', ['--version']).status !== 0) return t.skip('python3-protobuf or protoc missing (.ci/run installs them)');
+    const r = spawnSync('/usr/bin/python3', [fixture('tools', 'read_snapshot.py'), join(dir, 'lenet_iter_200.caffemodel'), join(dir, 'lenet_iter_200.solverstate')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { model: { name: string; layers: { name: string; phase: string; blobs: number[][]; sums: number[] }[] }; state: { iter: number; learned_net: string; history: number[][] } };
+    assert.equal(doc.model.name, 'LeNetSmall');
+    const learned = doc.model.layers.filter((l) => l.blobs.length);
+    assert.deepEqual(learned.map((l) => [l.name, l.blobs]), [
+      ['conv1', [[8, 1, 5, 5], [8]]], ['conv2', [[16, 8, 5, 5], [16]]], ['ip1', [[64, 256], [64]]], ['ip2', [[10, 64], [10]]],
+    ]);
+    assert.ok(doc.model.layers.every((l) => l.phase === 'TRAIN'));
+    const ours = weights(join(dir, 'lenet_iter_200.caffemodel'));
+    for (const l of learned) l.sums.forEach((s, i) => assert.ok(Math.abs(s - ours.get(l.name)![i].reduce((x, y) => x + y, 0)) < 1e-3));
+    assert.equal(doc.state.iter, 200);
+    assert.equal(doc.state.learned_net, join(dir, 'lenet_iter_200.caffemodel'));
+    assert.deepEqual(doc.state.history, [[8, 1, 5, 5], [8], [16, 8, 5, 5], [16], [64, 256], [64], [10, 64], [10]]);
+  });
+});
+
+describe('caffe-tool train: the HDF5Data variant', () => {
+  it('trains 100 iterations and the loss falls', () => {
+    const dir = tempDir();
+    const solver = solverIn(dir, 'lenet_hdf5_solver.prototxt', 'lenet_hdf5');
+    const r = run('train', '-solver', solver, '--log-json', join(dir, 'log.json'));
+    assert.equal(r.code, 0, r.stderr);
+    const train = jsonLines(join(dir, 'log.json')).filter((e) => e.phase === 'train');
+    assert.ok(train.at(-1)!.loss! < train[0].loss! / 2, `loss ${train[0].loss} -> ${train.at(-1)!.loss}`);
+    assert.ok(existsSync(join(dir, 'lenet_hdf5_iter_100.caffemodel')));
+  });
+});
+
+describe('caffe-tool train and test: a SegNet-like net on the tiny DenseImageData set', () => {
+  it('trains with BN, max-unpool Upsample and class weighting; test prints per-class IoU', () => {
+    const dir = tempDir();
+    const solver = solverIn(dir, 'segnet_tiny_solver.prototxt', 'segnet_tiny');
+    const r = run('train', '-solver', solver, '--log-json', join(dir, 'log.json'));
+    assert.equal(r.code, 0, r.stderr);
+    const train = jsonLines(join(dir, 'log.json')).filter((e) => e.phase === 'train');
+    assert.ok(train.at(-1)!.loss! < train[0].loss!, `loss ${train[0].loss} -> ${train.at(-1)!.loss}`);
+    const t = run('test', '-model', fixture('solve', 'segnet_tiny_train_test.prototxt'), '-weights', join(dir, 'segnet_tiny_iter_60.caffemodel'), '-iterations', '1', '--json');
+    assert.equal(t.code, 0, t.stderr);
+    const doc = JSON.parse(t.stdout) as { outputs: Record<string, number>; segmentation: { iou: (number | null)[]; meanIou: number; pixelAccuracy: number } };
+    assert.equal(doc.segmentation.iou.length, 3);
+    assert.ok(Math.abs(doc.segmentation.pixelAccuracy - doc.outputs.accuracy) < 1e-6, 'pixel accuracy is what the Accuracy layer computes');
+    assert.ok(doc.segmentation.meanIou > 0);
+  });
+});
