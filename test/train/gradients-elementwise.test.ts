@@ -105,6 +105,22 @@ describe('gradients: Power', () => {
 
 describe('gradients: Dropout', () => {
   it('the mask of the forward, at TRAIN', () => expectAgree('type: "Dropout" bottom: "x" top: "y" dropout_param { dropout_ratio: 0.3 }', { x: [4, 6] }));
+  it('Fast R-CNN scale_train: false, at TRAIN', () => expectAgree('type: "Dropout" bottom: "x" top: "y" dropout_param { dropout_ratio: 0.5 scale_train: false }', { x: [4, 6] }, { dialect: 'fast-rcnn' }));
+
+  it('Fast R-CNN scale_train: false keeps values unscaled at TRAIN', async () => {
+    const text = 'input: "x" input_shape { dim: 1000 }\nlayer { name: "drop" type: "Dropout" bottom: "x" top: "y" dropout_param { dropout_ratio: 0.5 scale_train: false } }\n';
+    const net = buildNet(parseCaffeText(text, { kinds: ['net'], dialect: 'fast-rcnn' }).message, { dialect: 'fast-rcnn', phase: 'TRAIN' });
+    const engine = await TrainingEngine.create(net, { backward: 'none', seed: 5 });
+    try {
+      const { outputs } = await engine.step({ x: new Float32Array(1000).fill(3) });
+      const y = Array.from(outputs.get('y')!);
+      assert.ok(y.every((v) => v === 0 || v === 3), 'every value is dropped or kept as it is');
+      const kept = y.filter((v) => v === 3).length;
+      assert.ok(Math.abs(kept - 500) < 80, `${kept} kept of 1000`);
+    } finally {
+      await engine.release();
+    }
+  });
 
   it('keeps about 1 - ratio of the values, scaled by 1 / (1 - ratio), and passes the gradient through the same mask', async () => {
     const text = 'input: "x" input_shape { dim: 100 dim: 100 }\nlayer { name: "drop" type: "Dropout" bottom: "x" top: "y" dropout_param { dropout_ratio: 0.25 } }\n';
@@ -152,6 +168,22 @@ describe('Eltwise MAX ties, by Caffe\'s rule', () => {
       assert.deepEqual(Array.from(dataGrads.get('a')!), [0, 0, 30, 0]);
       assert.deepEqual(Array.from(dataGrads.get('b')!), [10, 0, 0, 40]);
       assert.deepEqual(Array.from(dataGrads.get('c')!), [0, 20, 0, 0]);
+    } finally {
+      await engine.release();
+    }
+  });
+});
+
+describe('Slice with a top no gradient reaches', () => {
+  it('passes zeros for that part', async () => {
+    const text = 'input: "x" input_shape { dim: 2 dim: 3 }\n'
+      + 'layer { name: "slice" type: "Slice" bottom: "x" top: "a" top: "b" slice_param { slice_point: 1 } }\n'
+      + 'layer { name: "silence" type: "Silence" bottom: "b" }\n';
+    const net = buildNet(parseCaffeText(text, { kinds: ['net'] }).message, { phase: 'TRAIN' });
+    const engine = await TrainingEngine.create(net, { backward: 'external' });
+    try {
+      const { dataGrads } = await engine.step({ x: new Float32Array(6), 'grad_in:a': Float32Array.of(5, 7) });
+      assert.deepEqual(Array.from(dataGrads.get('x')!), [5, 0, 0, 7, 0, 0]);
     } finally {
       await engine.release();
     }
