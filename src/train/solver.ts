@@ -1,8 +1,9 @@
 // Caffe's solvers (sgd_solver.cpp and its siblings): the learning rate policy (GetLearningRate), then
 // ApplyUpdate: ClipGradients, and for each learnable blob Normalize (1/iter_size), Regularize (L2 or L1 decay),
 // ComputeUpdateValue (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam), then Net::Update (data -= diff).
-// Arithmetic is float32 step by step (Math.fround), in Caffe's order of operations, so that long runs agree with
-// Caffe rather than with a float64 rewrite of the same formulas.
+// Every blob Caffe stores (diff, history, data) is float32 and is rounded where Caffe stores it; the few float32
+// temporaries Caffe keeps between BLAS calls are rounded too (Math.fround). Rounding every single operation as well
+// made no difference against PyTorch's float32 run (test/train/torch-parity) and cost the update about half again.
 import { CaffeToolError } from '../errors.js';
 import type { Message } from '../io/message.js';
 import { type Dialect, dialectSchema, messageInfo } from '../io/schema.js';
@@ -93,62 +94,48 @@ export class Solver {
    */
   apply(grads: Map<OwnedParam, Float32Array>): number {
     const rate = this.learningRate();
-    const diffs = this.params.map((q, i) => {
-      const d = this.scratch[i];
+    const given = this.params.map((q) => {
       const g = grads.get(q);
-      if (g) {
-        if (g.length !== d.length) throw new CaffeToolError(`the gradient of ${q.key} has ${g.length} values, the param ${d.length}`);
-        d.set(g);
-      } else d.fill(0);
-      return d;
+      if (g && g.length !== count(q.shape)) throw new CaffeToolError(`the gradient of ${q.key} has ${g.length} values, the param ${count(q.shape)}`);
+      return g;
     });
-    this.clipGradients(diffs);
+    const clip = this.clipScale(given);
+    const norm = f(1 / this.p.num('iter_size'));
     this.params.forEach((q, i) => {
       const data = this.values.get(q)!;
-      const diff = diffs[i];
-      this.normalize(diff);
-      this.regularize(q, data, diff);
-      this.computeUpdateValue(i, diff, f(rate * f(q.lrMult)));
-      for (let j = 0; j < data.length; j++) data[j] = f(data[j] - diff[j]);
+      const diff = this.scratch[i];
+      this.diff(diff, given[i], data, clip, norm, f(f(this.p.num('weight_decay')) * f(q.decayMult)));
+      this.computeUpdateValue(i, diff, data, f(rate * f(q.lrMult)));
     });
     this.iter++;
     return rate;
   }
 
-  private clipGradients(diffs: Float32Array[]): void {
+  /** ClipGradients: the factor clip_gradients / global L2 norm when the norm is above it, else 1. */
+  private clipScale(grads: (Float32Array | undefined)[]): number {
     const clip = f(this.p.num('clip_gradients'));
-    if (clip < 0) return;
+    if (clip < 0) return 1;
     let sumsq = 0;
-    for (const d of diffs) {
-      let s = 0;
-      for (let j = 0; j < d.length; j++) s = f(s + f(d[j] * d[j]));
-      sumsq = f(sumsq + s);
-    }
+    for (const g of grads) if (g) for (let j = 0; j < g.length; j++) sumsq += g[j] * g[j];
     const norm = f(Math.sqrt(sumsq));
-    if (norm > clip) {
-      const scale = f(clip / norm);
-      for (const d of diffs) for (let j = 0; j < d.length; j++) d[j] = f(d[j] * scale);
-    }
+    return norm > clip ? f(clip / norm) : 1;
   }
 
-  private normalize(diff: Float32Array): void {
-    const iterSize = this.p.num('iter_size');
-    if (iterSize === 1) return;
-    const k = f(1 / iterSize);
-    for (let j = 0; j < diff.length; j++) diff[j] = f(diff[j] * k);
-  }
-
-  private regularize(q: OwnedParam, data: Float32Array, diff: Float32Array): void {
-    const decay = f(f(this.p.num('weight_decay')) * f(q.decayMult));
+  /** The param's diff as Caffe holds it before ComputeUpdateValue: clipped, Normalize'd (1/iter_size), Regularize'd. */
+  private diff(diff: Float32Array, g: Float32Array | undefined, data: Float32Array, clip: number, norm: number, decay: number): void {
+    if (!g) diff.fill(0);
+    else if (clip === 1 && norm === 1) diff.set(g);
+    else for (let j = 0; j < diff.length; j++) diff[j] = f(g[j] * clip) * norm;
     if (!decay) return;
     if (this.p.str('regularization_type') === 'L2') {
-      for (let j = 0; j < diff.length; j++) diff[j] = f(diff[j] + f(decay * data[j]));
+      for (let j = 0; j < diff.length; j++) diff[j] += decay * data[j];
     } else {
-      for (let j = 0; j < diff.length; j++) diff[j] = f(diff[j] + f(decay * Math.sign(data[j])));
+      for (let j = 0; j < diff.length; j++) diff[j] += decay * Math.sign(data[j]);
     }
   }
 
-  private computeUpdateValue(i: number, diff: Float32Array, localRate: number): void {
+  /** ComputeUpdateValue for the solver's type, then Net::Update (data -= the step), in one pass. */
+  private computeUpdateValue(i: number, diff: Float32Array, data: Float32Array, localRate: number): void {
     const p = this.p;
     const h = this.history[i];
     const n = diff.length;
@@ -157,28 +144,31 @@ export class Solver {
     switch (this.kind) {
       case 'SGD':
         // The learning rate goes inside the history: h = momentum*h + lr*g; the step is h.
-        for (let j = 0; j < n; j++) diff[j] = h[j] = f(f(localRate * diff[j]) + f(momentum * h[j]));
+        for (let j = 0; j < n; j++) {
+          h[j] = localRate * diff[j] + momentum * h[j];
+          data[j] -= h[j];
+        }
         break;
       case 'Nesterov':
         // Step back the old momentum, then over-step the new one: (1+m)*h_new - m*h_old.
         for (let j = 0; j < n; j++) {
           const old = h[j];
-          h[j] = f(f(localRate * diff[j]) + f(momentum * old));
-          diff[j] = f(f(f(1 + momentum) * h[j]) + f(-momentum * old));
+          h[j] = localRate * diff[j] + momentum * old;
+          data[j] -= f((1 + momentum) * h[j] - momentum * old);
         }
         break;
       case 'AdaGrad':
         for (let j = 0; j < n; j++) {
-          h[j] = f(f(diff[j] * diff[j]) + h[j]);
-          diff[j] = f(localRate * f(diff[j] / f(f(Math.sqrt(h[j])) + delta)));
+          h[j] += f(diff[j] * diff[j]);
+          data[j] -= f(localRate * f(diff[j] / f(Math.sqrt(h[j]) + delta)));
         }
         break;
       case 'RMSProp': {
         const decay = f(p.num('rms_decay'));
         const keep = f(1 - decay);
         for (let j = 0; j < n; j++) {
-          h[j] = f(f(keep * f(diff[j] * diff[j])) + f(decay * h[j]));
-          diff[j] = f(localRate * f(diff[j] / f(f(Math.sqrt(h[j])) + delta)));
+          h[j] = keep * f(diff[j] * diff[j]) + decay * h[j];
+          data[j] -= f(localRate * f(diff[j] / f(Math.sqrt(h[j]) + delta)));
         }
         break;
       }
@@ -188,11 +178,10 @@ export class Solver {
         const u = this.history[this.params.length + i];
         const keep = f(1 - momentum);
         for (let j = 0; j < n; j++) {
-          h[j] = f(f(keep * f(diff[j] * diff[j])) + f(momentum * h[j]));
-          const ratio = f(f(u[j] + delta) / f(h[j] + delta));
-          const step = f(diff[j] * f(Math.sqrt(ratio)));
-          u[j] = f(f(keep * f(step * step)) + f(momentum * u[j]));
-          diff[j] = f(localRate * step);
+          h[j] = keep * f(diff[j] * diff[j]) + momentum * h[j];
+          const step = f(diff[j] * f(Math.sqrt(f(f(u[j] + delta) / f(h[j] + delta)))));
+          u[j] = keep * f(step * step) + momentum * u[j];
+          data[j] -= f(localRate * step);
         }
         break;
       }
@@ -205,9 +194,9 @@ export class Solver {
         const scale = f(localRate * correction);
         const [k1, k2] = [f(1 - beta1), f(1 - beta2)];
         for (let j = 0; j < n; j++) {
-          h[j] = f(f(k1 * diff[j]) + f(beta1 * h[j]));
-          v[j] = f(f(k2 * f(diff[j] * diff[j])) + f(beta2 * v[j]));
-          diff[j] = f(scale * f(h[j] / f(f(Math.sqrt(v[j])) + delta)));
+          h[j] = k1 * diff[j] + beta1 * h[j];
+          v[j] = k2 * f(diff[j] * diff[j]) + beta2 * v[j];
+          data[j] -= f(scale * f(h[j] / f(Math.sqrt(v[j]) + delta)));
         }
         break;
       }
