@@ -50,6 +50,33 @@ describe('Data over a Caffe LMDB', () => {
     await src.close();
   });
 
+  it('decodes colour records as stored (BGR), or forced to grey within one level of OpenCV\'s imdecode', async () => {
+    const native = open(dataLayer('colour_png_lmdb', 2), 'TEST');
+    const n = await native.next();
+    assert.deepEqual(n.data.dims, [2, 3, 24, 32]);
+    assert.equal(maxDiff(n.data.data, ref('seg_first2_bgr.npy').data), 0);
+    assert.deepEqual([...n.label.data], [0, 1]);
+    const grey = open(dataLayer('colour_png_lmdb', 2, 'transform_param { force_gray: true }'), 'TEST');
+    const g = await grey.next();
+    assert.deepEqual(g.data.dims, [2, 1, 24, 32]);
+    assert.ok(maxDiff(g.data.data, ref('colour_png_grey.npy').data) <= 1);
+    const colour = open(dataLayer('digits_train_png_lmdb', 8, 'transform_param { force_color: true }'), 'TEST');
+    const c = await colour.next();
+    assert.deepEqual(c.data.dims, [8, 3, 28, 28]);
+    const first = ref('digits_first8.npy').data.subarray(0, 784);
+    for (const ch of [0, 1, 2]) assert.equal(maxDiff(c.data.data.subarray(ch * 784, (ch + 1) * 784), first), 0);
+    for (const s of [native, grey, colour]) await s.close();
+  });
+
+  it('reads float_data records, scaled', async () => {
+    const src = open(dataLayer('float_lmdb', 2, 'transform_param { scale: 2 }'), 'TEST');
+    const b = await src.next();
+    assert.deepEqual(b.data.dims, [2, 2, 3, 4]);
+    assert.deepEqual([...b.data.data], Array.from({ length: 48 }, (_, i) => ((i - 10) / 8) * 2));
+    assert.deepEqual([...b.label.data], [3, 2]);
+    await src.close();
+  });
+
   it('wraps around at the end of the database, as Caffe\'s reader does', () => {
     const db = new LmdbReader(fixture('data', 'digits_test_lmdb'));
     const keys = Array.from({ length: 102 }, () => Buffer.from(db.next().key).toString());
