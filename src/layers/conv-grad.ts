@@ -1,9 +1,11 @@
 // The two halves of a convolution's backward as ONNX nodes, shared by Convolution, Deconvolution and
 // ConvolutionDepthwise. For y = Conv(x, W) with W [M, C/group, k...]:
 // - the data gradient is ConvTranspose(dy, W), whose output_padding restores the rows the stride skipped;
-// - the weight gradient is a Conv of x against dy with batch and channels swapped: x seen as a batch of C/group
-//   images with group x N channels, dy as M filters over N channels, the stride and dilation exchanged.
+// - the weight gradient is, per kernel tap, a product of dy and the slice of x that tap reads; or a Conv of x
+//   against dy with batch and channels swapped: x seen as a batch of C/group images with group x N channels, dy as
+//   M filters over N channels, the stride and dilation exchanged (convWeightGrad says which when).
 import type { OnnxGraph } from '../convert/onnx/graph.js';
+import { count } from './shape.js';
 import type { Shape } from './types.js';
 
 /** The window of a convolution on its spatial axes. */
@@ -30,8 +32,57 @@ export function convDataGrad(g: OnnxGraph, name: string, dy: string, w: string, 
   });
 }
 
-/** The gradient of w [M, C/group, k...] from x [N, C, ...in] and dy [N, M, ...out], summed over the batch. */
+/**
+ * The gradient of w [M, C/group, k...] from x [N, C, ...in] and dy [N, M, ...out], summed over the batch. Two
+ * formulations, both GEMMs over K = N x out: one MatMul per kernel tap, [C/group, K] x [K, M/group], when there are
+ * enough channels per group for that product to be a good GEMM; else the swapped Conv, whose GEMM per input
+ * channel is [M/group, K] x [K, taps], thin when there are few taps. Measured on ONNX Runtime's CPU provider, 2
+ * threads, batch 4 (a busy machine: rough figures): taps against swapped Conv, 64->64 3x3 at 180x240 2.6 s / 4.0 s,
+ * 512->512 3x3 at 23x30 1.3 s / 3.3 s, 64->128 1x1 stride 2 at 90x120 0.12 s / 0.48 s, 8->16 3x3 at 90x120
+ * 88 / 110 ms; but 3->64 3x3 at 360x480 2.3 s / 0.76 s, 4->16 3x3 at 90x120 82 / 58 ms, and LeNet's conv1
+ * (1->20 5x5, batch 64) 152 / 9 ms. The crossover is near 8 channels per group.
+ */
 export function convWeightGrad(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
+  return input[1] / win.group >= 8 ? weightGradByTaps(g, name, x, dy, win, input, output) : weightGradBySwappedConv(g, name, x, dy, win, input, output);
+}
+
+function weightGradByTaps(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
+  const [n, c] = input;
+  const m = output[1];
+  const groups = win.group;
+  const spatial = input.slice(2);
+  const out = output.slice(2);
+  const axes = spatial.map((_, i) => 3 + i);
+  const k = n * count(out);
+  // x -> [group, C/group, N, ...in], zero-padded: a tap's slice of it, reshaped, is the [C/group, K] operand.
+  let xs = g.node('Transpose', [g.node('Reshape', [x, g.int64([n, groups, c / groups, ...spatial])], { name: `${name}_x_groups` })], {
+    name: `${name}_x`, attrs: { perm: [1, 2, 0, ...axes] },
+  });
+  if (win.pad.some((p) => p !== 0)) xs = g.node('Pad', [xs, g.int64([0, 0, 0, ...win.pad, 0, 0, 0, ...win.pad])], { name: `${name}_x_pad` });
+  // dy -> [group, K, M/group], once for every tap.
+  const dys = g.node('Reshape', [
+    g.node('Transpose', [g.node('Reshape', [dy, g.int64([n, groups, m / groups, ...out])], { name: `${name}_dy_groups` })], {
+      name: `${name}_dy`, attrs: { perm: [1, 0, ...axes, 2] },
+    }),
+    g.int64([groups, k, m / groups]),
+  ], { name: `${name}_dy_k` });
+  const taps: string[] = [];
+  const offsets = win.kernel.reduce<number[][]>((all, size) => all.flatMap((o) => Array.from({ length: size }, (_, j) => [...o, j])), [[]]);
+  for (const o of offsets) {
+    const starts = o.map((j, i) => j * win.dilation[i]);
+    const slice = g.node('Slice', [xs, g.int64(starts), g.int64(starts.map((s, i) => s + win.stride[i] * (out[i] - 1) + 1)), g.int64(axes), g.int64(win.stride)], {
+      name: `${name}_tap`,
+    });
+    const product = g.node('MatMul', [g.node('Reshape', [slice, g.int64([groups, c / groups, k])], { name: `${name}_tap_k` }), dys], { name: `${name}_tap_grad` });
+    taps.push(g.node('Unsqueeze', [product, g.int64([3])], { name: `${name}_tap_axis` }));
+  }
+  // [group, C/group, M/group, taps] -> [M, C/group, k...].
+  const stacked = taps.length === 1 ? taps[0] : g.node('Concat', taps, { name: `${name}_taps`, attrs: { axis: 3 } });
+  const ordered = g.node('Transpose', [stacked], { name: `${name}_order`, attrs: { perm: [0, 2, 1, 3] } });
+  return g.node('Reshape', [ordered, g.int64([m, c / groups, ...win.kernel])], { name });
+}
+
+function weightGradBySwappedConv(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
   const [n, c] = input;
   const m = output[1];
   const spatial = input.slice(2);
