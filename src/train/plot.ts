@@ -165,7 +165,7 @@ function drawPanel(panel: Panel, g: { top: number; px: (v: number) => number; xS
     const v = axisValues(side);
     if (!v.length) return undefined;
     if (side === 'left' && panel.log) return logAxis(Math.min(...v), Math.max(...v));
-    if (side === 'left' && panel.unitLeft) return linearAxis(0, 1, 5, true);
+    if (side === 'left' && panel.unitLeft) return linearAxis(0, 1, 5, false);
     return linearAxis(Math.min(0, ...v), Math.max(...v), 5, true);
   };
   const left = yAxis('left')!;
@@ -263,7 +263,11 @@ export function linearAxis(lo: number, hi: number, count: number, extend: boolea
     [lo, hi] = [lo - (lo === 0 ? 0 : pad), hi + pad];
   }
   const step = niceStep((hi - lo) / count);
-  if (extend) [lo, hi] = [Math.floor(lo / step + 1e-9) * step, Math.ceil(hi / step - 1e-9) * step];
+  if (extend) {
+    const top = hi;
+    [lo, hi] = [Math.floor(lo / step + 1e-9) * step, Math.ceil(hi / step - 1e-9) * step];
+    if (hi - top < step * 0.1) hi += step; // a line along the top edge would hide in the frame
+  }
   const ticks: number[] = [];
   for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) ticks.push(round(k * step, step));
   const big = Math.max(Math.abs(lo), Math.abs(hi)) >= 10000;

@@ -155,6 +155,8 @@ describe('numbers as Python writes them, axes, smoothing', () => {
     assert.deepEqual([niceStep(0.47), niceStep(190), niceStep(3.1), niceStep(0.0007)], [0.5, 200, 5, 0.001]);
     const y = linearAxis(0, 2.34988, 5, true);
     assert.deepEqual([y.lo, y.hi, y.ticks], [0, 2.5, [0, 0.5, 1, 1.5, 2, 2.5]]);
+    // A maximum on a tick gets one more step of room (a flat learning rate would hide in the frame).
+    assert.deepEqual(linearAxis(0, 0.01, 5, true).ticks, [0, 0.002, 0.004, 0.006, 0.008, 0.01, 0.012]);
     const x = linearAxis(0, 25000, 5, false);
     assert.deepEqual(x.ticks.map(x.format), ['0', '5k', '10k', '15k', '20k', '25k']);
   });
