@@ -111,7 +111,9 @@ export const interp: LayerDef = {
       dx = ctx.g.node('Pad', [dx, ctx.g.int64([0, 0, -padBeg, -padBeg, 0, 0, -padEnd, -padEnd])], { name: `${ctx.name}_dx_uncrop` });
     }
     if (input.length !== 4) dx = ctx.g.node('Reshape', [dx, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
-    return { dx: [dx] };
+    // A bottom that only gives the size gets no gradient (Caffe's backward writes bottom[0] only): zeros if asked.
+    const others = ctx.inputs.slice(1).map((shape, i) => (ctx.needDx[i + 1] ? ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(shape)], { name: `${ctx.name}_dsize${i + 1}` }) : undefined));
+    return { dx: [dx, ...others] };
   },
 };
 

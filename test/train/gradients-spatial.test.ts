@@ -159,6 +159,7 @@ describe('gradients: Interp', () => {
   it('shrink 2', () => expectAgree(interp('shrink_factor: 2'), { x: [1, 2, 7, 6] }));
   it('to a size, cropped by pad_beg and pad_end', () => expectAgree(interp('height: 5 width: 7 pad_beg: -1 pad_end: -1'), { x: [1, 2, 6, 5] }));
   it('to one row and a few columns', () => expectAgree(interp('height: 1 width: 3'), { x: [1, 1, 4, 5] }));
+  it('the size of a second bottom, whose gradient is zero', () => expectAgree('type: "Interp" bottom: "x" bottom: "ref" top: "y"', { x: [1, 2, 3, 3], ref: [1, 1, 5, 4] }));
   it('same size: a copy', () => expectAgree(interp('height: 3 width: 4'), { x: [1, 2, 3, 4] }));
 });
 
