@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { parseCaffeText } from '../../src/io/files.js';
+import { join } from 'node:path';
+import { parseCaffeText, writeCaffeFile } from '../../src/io/files.js';
 import type { Dialect } from '../../src/io/schema.js';
 import { buildNet } from '../../src/net/net.js';
 import { TrainingEngine } from '../../src/train/engine.js';
-import { fixture } from '../helpers.js';
+import { fixture, tempDir } from '../helpers.js';
 import { checkGradients } from './gradcheck.js';
 
 interface Case {
@@ -57,12 +58,29 @@ describe('losses and accuracy against numpy', () => {
   }
 });
 
+describe('InfogainLoss reads H from infogain_loss_param.source', () => {
+  it('the same values as with H as a third bottom', async () => {
+    const c = cases.find((k) => k.name.startsWith('infogain: H as the third bottom'))!;
+    const file = join(tempDir(), 'H.binaryproto');
+    writeCaffeFile(file, { kind: 'blob', dialect: 'bvlc', message: { shape: { dim: [1, 1, 3, 3] }, data: Float32Array.from(c.inputs.H.data) } }, 'binary');
+    const { H: _, ...inputs } = c.inputs;
+    const layer = c.layer.replace(' bottom: "H"', '').replace(' propagate_down: false propagate_down: false', ' propagate_down: false')
+      .replace('loss_param {', `infogain_loss_param { source: ${JSON.stringify(file)} } loss_param {`);
+    const { outputs, grads } = await run({ ...c, layer, inputs });
+    close('loss', outputs.get('loss'), c.outputs.loss);
+    close('d x', grads.get('x'), c.grads.x);
+  });
+});
+
 describe('loss gradients against finite differences', () => {
   for (const c of cases.filter((k) => Object.keys(k.grads).length)) {
     it(c.name, async () => {
       const shapes = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, v.shape]));
       const fixed = Object.keys(c.inputs).filter((k) => !(k in c.grads));
       const vals = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, Float32Array.from(v.data)]));
+      // A probability under MultinomialLogisticLoss's 1e-20 clamp has Caffe's gradient, not the clamped function's
+      // derivative: the finite differences take the probabilities away from it.
+      if (c.layer.includes('MultinomialLogisticLoss')) vals.p = vals.p.map((v) => Math.max(v, 0.05));
       // The prob top is checked as an output too: its gradient does not flow back (Caffe ignores it), so the
       // checker's random weight on it must be zero for the comparison to hold; keep single-top layers only.
       const layer = c.layer.replace(' top: "prob"', '');
