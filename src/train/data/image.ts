@@ -14,7 +14,7 @@ async function readBytes(path: string, where: Where): Promise<Buffer> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a folder' : err.message;
-    throw new CaffeToolError(`cannot read the image ${path}: ${why}`, { where, cause: e, hint: where.line ? 'paths in the list are relative to root_folder (or to where caffe-tool runs when it is empty)' : undefined });
+    throw new CaffeToolError(`cannot read the image ${path}: ${why}`, { where, cause: e, hint: where.line ? 'each path of the list is read as root_folder + path, as Caffe does (a root_folder needs its trailing /)' : undefined });
   }
 }
 

@@ -46,7 +46,7 @@ export class LmdbReader {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code === 'ENOENT' ? 'no such LMDB (no data.mdb there)' : err.message;
-      throw new CaffeToolError(`cannot open the LMDB ${path}: ${why}`, { cause: e, hint: 'data_param.source names the LMDB folder, relative to where caffe-tool runs' });
+      throw new CaffeToolError(`cannot open the LMDB ${path}: ${why}`, { cause: e, hint: 'data_param.source names the LMDB folder, the one that holds data.mdb' });
     }
     try {
       const first = this.read(0, 4096);
