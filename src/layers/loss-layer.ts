@@ -47,8 +47,9 @@ export function normalizationMode(ctx: LayerContext, fallback: 'default' | Norma
   const p = ctx.param('loss_param');
   const hasField = p.info.byName.has('normalization');
   if (hasField && p.has('normalization')) return p.str('normalization') as Normalization;
-  if (p.has('normalize') || !hasField) return p.bool('normalize') ? 'VALID' : 'BATCH_SIZE';
-  return fallback === 'default' ? (p.str('normalization') as Normalization) : fallback;
+  if (p.has('normalize')) return p.bool('normalize') ? 'VALID' : 'BATCH_SIZE';
+  if (fallback !== 'default') return fallback;
+  return hasField ? (p.str('normalization') as Normalization) : p.bool('normalize') ? 'VALID' : 'BATCH_SIZE';
 }
 
 /**

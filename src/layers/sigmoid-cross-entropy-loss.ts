@@ -1,6 +1,6 @@
 // SigmoidCrossEntropyLoss: the cross-entropy of sigmoid(scores) against targets of the same count; the loss top is
 // a scalar (shape []). Caffe's stable form per element: -(x (t - [x >= 0]) - log(1 + exp(-|x|))). ignore_label and
-// normalization came to BVLC Caffe in 2017 (PR #5149); before, the loss was divided by the batch size, which is
+// normalization came to BVLC Caffe in 2017; before, the loss was divided by the batch size, which is
 // still the default when loss_param gives neither normalization nor normalize.
 import { CaffeToolError } from '../errors.js';
 import { ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer } from './loss-layer.js';
