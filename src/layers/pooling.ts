@@ -70,63 +70,63 @@ export const pooling: LayerDef = {
     return ctx.tops.map(() => [...out]);
   },
   toOnnx(ctx) {
-    const g = poolGeometry(ctx.param('pooling_param'), ctx.inputs[0]);
-    if (ctx.train && g.method === 'STOCHASTIC') {
-      throw new CaffeToolError('STOCHASTIC pooling cannot be trained: its training forward (sampling a value per window) and backward are not built', {
-        hint: 'train with pool: MAX or AVE; a trained STOCHASTIC net still runs for inference',
-      });
-    }
-    poolingToOnnx(ctx, g);
+    poolingToOnnx(ctx, poolGeometry(ctx.param('pooling_param'), ctx.inputs[0]));
   },
   gradient(ctx) {
     const g = poolGeometry(ctx.param('pooling_param'), ctx.inputs[0]);
     const input = ctx.inputs[0];
-    const out = ctx.outputs[0];
     // Caffe's backward reads the first top's gradient only; the mask top passes none.
     const dy = ctx.dy[0];
     if (!dy) return { dx: [ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(input)], { name: `${ctx.name}_dx_zero` })] };
-    if (g.method === 'MAX') {
-      // Into the argmax of each window: ONNX Runtime's MaxPool scans the window in row-major order and keeps a value
-      // only when strictly greater, as Caffe does, so ties go to the first maximum in both (the tests check it).
-      const indices = ctx.saved('indices');
-      const overlap = [0, 1].some((a) => out[2 + a] > 1 && g.kernel[a] > g.stride[a]);
-      if (!overlap) {
-        // ONNX Runtime checks output_shape against the size the forward's window attributes give.
-        return { dx: [ctx.g.node('MaxUnpool', [dy, indices, ctx.g.int64(input)], { name: `${ctx.name}_dx`, attrs: windowAttrs(g, input, out) })] };
-      }
-      // Overlapping windows can share an argmax: their gradients add up (Caffe's +=).
-      const flat = ctx.g.int64([-1]);
-      const zeros = ctx.g.node('ConstantOfShape', [ctx.g.int64([input.reduce((a, b) => a * b, 1)])], { name: `${ctx.name}_dx_zeros` });
-      const sum = ctx.g.node('ScatterElements', [
-        zeros,
-        ctx.g.node('Reshape', [indices, flat], { name: `${ctx.name}_indices_flat` }),
-        ctx.g.node('Reshape', [dy, flat], { name: `${ctx.name}_dy_flat` }),
-      ], { name: `${ctx.name}_dx_flat`, attrs: { axis: 0, reduction: 'add' } });
-      return { dx: [ctx.g.node('Reshape', [sum, ctx.g.int64(input)], { name: `${ctx.name}_dx` })] };
-    }
-    if (g.global) {
-      const mean = ctx.g.node('Mul', [dy, ctx.g.float32([1 / (input[2] * input[3])], [])], { name: `${ctx.name}_dy_mean` });
-      return { dx: [ctx.g.node('Expand', [mean, ctx.g.int64(input)], { name: `${ctx.name}_dx` })] };
-    }
-    // AVE: each window spreads dy / its divisor evenly over the window (clipped to the image: padding takes its
-    // share and drops it). The spreading is a ConvTranspose of every plane with a ones kernel.
-    const sizes = poolSizes(g, input, out);
-    const divided = overhangs(g, input, out)
-      ? ctx.g.node('Mul', [dy, ctx.g.initializer(`${ctx.name}_inverse_divisor`, sizes.map((s) => 1 / s), [1, 1, out[2], out[3]])], { name: `${ctx.name}_dy_divided` })
-      : ctx.g.node('Mul', [dy, ctx.g.float32([1 / sizes[0]], [])], { name: `${ctx.name}_dy_divided` });
-    const planes = ctx.g.node('Reshape', [divided, ctx.g.int64([input[0] * input[1], 1, out[2], out[3]])], { name: `${ctx.name}_dy_planes` });
-    // The windows reach s(out-1) + k - pad; rows past that get no gradient (output_padding, always < stride).
-    const end = [0, 1].map((a) => g.stride[a] * (out[2 + a] - 1) + g.kernel[a] - g.pad[a] - input[2 + a]);
-    const spread = ctx.g.node('ConvTranspose', [planes, ctx.g.float32(new Float32Array(g.kernel[0] * g.kernel[1]).fill(1), [1, 1, ...g.kernel])], {
-      name: `${ctx.name}_spread`,
-      attrs: {
-        kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...end.map((e) => Math.max(0, e))],
-        ...(end.some((e) => e < 0) ? { output_padding: end.map((e) => Math.max(0, -e)) } : {}),
-      },
-    });
-    return { dx: [ctx.g.node('Reshape', [spread, ctx.g.int64(input)], { name: `${ctx.name}_dx` })] };
+    return { dx: [poolingGrad(ctx, g, input, ctx.outputs[0], dy, g.method === 'MAX' ? ctx.saved('indices') : undefined)] };
   },
 };
+
+/**
+ * The gradient of one Caffe pooling's input (shape `input`) from its output's gradient `dy` (shape `out`); MAX
+ * needs the argmax indices its training forward saved. SPP passes its pyramid levels' gradients through it.
+ */
+export function poolingGrad(ctx: Pick<OnnxContext, 'g' | 'name'>, g: PoolGeometry, input: Shape, out: Shape, dy: string, indices: string | undefined): string {
+  if (g.method === 'MAX') {
+    // Into the argmax of each window: ONNX Runtime's MaxPool scans the window in row-major order and keeps a value
+    // only when strictly greater, as Caffe does, so ties go to the first maximum in both (the tests check it).
+    const overlap = [0, 1].some((a) => out[2 + a] > 1 && g.kernel[a] > g.stride[a]);
+    if (!overlap) {
+      // ONNX Runtime checks output_shape against the size the forward's window attributes give.
+      return ctx.g.node('MaxUnpool', [dy, indices!, ctx.g.int64(input)], { name: `${ctx.name}_dx`, attrs: windowAttrs(g, input, out) });
+    }
+    // Overlapping windows can share an argmax: their gradients add up (Caffe's +=).
+    const flat = ctx.g.int64([-1]);
+    const zeros = ctx.g.node('ConstantOfShape', [ctx.g.int64([input.reduce((a, b) => a * b, 1)])], { name: `${ctx.name}_dx_zeros` });
+    const sum = ctx.g.node('ScatterElements', [
+      zeros,
+      ctx.g.node('Reshape', [indices!, flat], { name: `${ctx.name}_indices_flat` }),
+      ctx.g.node('Reshape', [dy, flat], { name: `${ctx.name}_dy_flat` }),
+    ], { name: `${ctx.name}_dx_flat`, attrs: { axis: 0, reduction: 'add' } });
+    return ctx.g.node('Reshape', [sum, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
+  }
+  if (g.global) {
+    const mean = ctx.g.node('Mul', [dy, ctx.g.float32([1 / (input[2] * input[3])], [])], { name: `${ctx.name}_dy_mean` });
+    return ctx.g.node('Expand', [mean, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
+  }
+  // AVE: each window spreads dy / its divisor evenly over the window (clipped to the image: padding takes its
+  // share and drops it). The spreading is a ConvTranspose of every plane with a ones kernel.
+  const sizes = poolSizes(g, input, out);
+  const divided = overhangs(g, input, out)
+    ? ctx.g.node('Mul', [dy, ctx.g.initializer(`${ctx.name}_inverse_divisor`, sizes.map((s) => 1 / s), [1, 1, out[2], out[3]])], { name: `${ctx.name}_dy_divided` })
+    : ctx.g.node('Mul', [dy, ctx.g.float32([1 / sizes[0]], [])], { name: `${ctx.name}_dy_divided` });
+  const planes = ctx.g.node('Reshape', [divided, ctx.g.int64([input[0] * input[1], 1, out[2], out[3]])], { name: `${ctx.name}_dy_planes` });
+  // The windows reach s(out-1) + k - pad; rows past that get no gradient (output_padding, always < stride).
+  const end = [0, 1].map((a) => g.stride[a] * (out[2 + a] - 1) + g.kernel[a] - g.pad[a] - input[2 + a]);
+  const spread = ctx.g.node('ConvTranspose', [planes, ctx.g.float32(new Float32Array(g.kernel[0] * g.kernel[1]).fill(1), [1, 1, ...g.kernel])], {
+    name: `${ctx.name}_spread`,
+    attrs: {
+      kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...end.map((e) => Math.max(0, e))],
+      ...(end.some((e) => e < 0) ? { output_padding: end.map((e) => Math.max(0, -e)) } : {}),
+    },
+  });
+  return ctx.g.node('Reshape', [spread, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
+}
 
 /**
  * One Caffe pooling as ONNX nodes: ctx.x[0] (shape ctx.inputs[0]) pooled with `g` into ctx.y (shape
@@ -136,6 +136,11 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
   const input = ctx.inputs[0];
   const out = ctx.outputs[0];
   const [x] = ctx.x;
+  if (ctx.train && g.method === 'STOCHASTIC') {
+    throw new CaffeToolError('STOCHASTIC pooling cannot be trained: its training forward (sampling a value per window) and backward are not built', {
+      hint: 'train with pool: MAX or AVE; a trained STOCHASTIC net still runs for inference',
+    });
+  }
   if (g.method === 'STOCHASTIC') {
     // At test Caffe weights each value by itself: sum(x^2) / sum(x) over the window (the divisors cancel).
     const attrs = windowAttrs(g, input, out);

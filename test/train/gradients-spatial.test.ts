@@ -1,4 +1,4 @@
-// The spatial layers' backward (convolutions, pooling, unpooling, resizing, crop, LRN) against finite differences
+// The spatial layers' backward (convolutions, pooling and SPP, unpooling, resizing, crop, LRN) against finite differences
 // of their forward (test/train/gradcheck.ts), and MAX pooling's ties against Caffe's first-max rule by hand.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -150,6 +150,12 @@ describe('gradients: Upsample', () => {
       { x: [2, 2, 2, 3], mask: [2, 2, 2, 3] }, { values: { mask }, fixed: ['mask'] });
   });
   it('nearest neighbour, 3-D input', () => expectAgree('type: "Upsample" bottom: "x" top: "y" upsample_param { scale: 3 }', { x: [2, 3, 4] }));
+});
+
+describe('gradients: SPP', () => {
+  it('MAX, three levels (padding at the last)', () => expectAgree('type: "SPP" bottom: "x" top: "y" spp_param { pyramid_height: 3 pool: MAX }', { x: [2, 2, 7, 8] }, { values: { x: distinct(224) } }));
+  it('AVE, two levels', () => expectAgree('type: "SPP" bottom: "x" top: "y" spp_param { pyramid_height: 2 pool: AVE }', { x: [1, 2, 5, 6] }));
+  it('MAX, one level', () => expectAgree('type: "SPP" bottom: "x" top: "y" spp_param { pyramid_height: 1 pool: MAX }', { x: [2, 2, 3, 4] }, { values: { x: distinct(48) } }));
 });
 
 const interp = (p: string) => `type: "Interp" bottom: "x" top: "y" interp_param { ${p} }`;
