@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
-import { exportOnnx } from '../src/convert/to-onnx.js';
+import { exportOnnx, type OnnxExport } from '../src/convert/to-onnx.js';
 import { writeCaffeFile } from '../src/io/files.js';
 import { readNpy } from '../src/io/npy.js';
 import { poolGeometry } from '../src/layers/pooling.js';
@@ -128,9 +128,11 @@ function opCounts(bytes: Uint8Array): string {
 }
 
 /** The graph ONNX Runtime runs: the model after the optimizations createSession asks for (level 'all'). */
-async function optimizedCounts(model: Uint8Array | string, out: string): Promise<string> {
+async function optimizedCounts(model: OnnxExport | string, out: string): Promise<string> {
   const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3, optimizedModelFilePath: out };
-  const s = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+  const s = typeof model === 'string'
+    ? await ort.InferenceSession.create(model, options)
+    : await ort.InferenceSession.create(model.model, { ...options, ...(model.externalData ? { externalData: model.externalData } : {}) });
   await s.release();
   return opCounts(readFileSync(out));
 }
@@ -178,7 +180,7 @@ async function benchNet(c: NetCase, batches: number[], dir: string, rows: Row[])
     const parts = { load: [] as number[], export: [] as number[], session: [] as number[] };
     let caffeSession: ort.InferenceSession | undefined;
     let torchSession: ort.InferenceSession | undefined;
-    let caffeModel: Uint8Array | undefined;
+    let caffeModel: OnnxExport | undefined;
     for (let r = 0; r <= READY_RUNS; r++) {
       const order = r % 2 ? ['torch', 'caffe'] : ['caffe', 'torch'];
       for (const side of order) {
@@ -188,9 +190,10 @@ async function benchNet(c: NetCase, batches: number[], dir: string, rows: Row[])
           const loaded = loadNet(prototxt, { inputs }).net;
           loadWeights(loaded, caffemodel);
           const t1 = performance.now();
-          caffeModel = exportOnnx(loaded).model;
+          // As runtime/model.ts does for `caffe-tool run` and `time`: the weights go to ONNX Runtime as external data.
+          caffeModel = exportOnnx(loaded, { forSession: true });
           const t2 = performance.now();
-          caffeSession = await createSession(caffeModel);
+          caffeSession = await createSession(caffeModel.model, undefined, caffeModel.externalData);
           const t3 = performance.now();
           if (r > 0) {
             caffeReady.push(t3 - t0);
@@ -207,7 +210,7 @@ async function benchNet(c: NetCase, batches: number[], dir: string, rows: Row[])
       }
     }
     if (!caffeSession || !torchSession || !caffeModel) throw new Error('no session');
-    console.log(`  onnx        as written: caffe-tool ${opCounts(caffeModel)}`);
+    console.log(`  onnx        as written: caffe-tool ${opCounts(caffeModel.model)}`);
     console.log(`                          torch      ${opCounts(readFileSync(torchOnnx))}  (torch export took ${exportS.toFixed(1)} s, not timed)`);
     if (batch === batches[0]) {
       console.log(`              as ONNX Runtime runs them: caffe-tool ${await optimizedCounts(caffeModel, join(dir, 'optimized_caffe.onnx'))}`);

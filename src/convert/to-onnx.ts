@@ -9,7 +9,7 @@ import type { OnnxContext, Shape } from '../layers/types.js';
 import type { Net, NetBlob, NetLayer } from '../net/net.js';
 import { OnnxGraph, type OnnxValue } from './onnx/graph.js';
 import { foldConvAffine } from './onnx/fold.js';
-import { encodeModel } from './onnx/model.js';
+import { encodeForSession, encodeModel, type ExternalData } from './onnx/model.js';
 
 export const DEFAULT_OPSET = 17;
 export const MIN_OPSET = 13;
@@ -24,6 +24,12 @@ export interface ExportOptions {
   outputs?: string[];
   /** Fold BatchNorm/Scale/Bias into the convolution before them (default true). */
   fold?: boolean;
+  /**
+   * For an ONNX Runtime session created at once: the large weights come back as `externalData` (give it to
+   * createSession) instead of inside `model`, and folding writes into the net's own weight arrays: the net's
+   * weights are changed, so the net must not be used after that.
+   */
+  forSession?: boolean;
 }
 
 export interface OnnxExport {
@@ -32,6 +38,8 @@ export interface OnnxExport {
   outputs: OnnxValue[];
   /** Layers left out because they only matter in training. */
   skipped: string[];
+  /** With forSession: the buffers `model`'s external tensors name. */
+  externalData?: ExternalData[];
 }
 
 export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
@@ -77,9 +85,10 @@ export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
       g.outputs.push({ name: names.get(b)!, ...(dynamicBatch ? {} : { shape: valueShape(b, false) }) });
     }
   }
-  if (opts.fold ?? true) foldConvAffine(g);
-  const model = encodeModel(g, { name: net.name, producerVersion: VERSION, doc: `Exported by caffe-tool from the Caffe net '${net.name}' (${net.dialect}, ${net.state.phase})` });
-  return { model, inputs: g.inputs, outputs: g.outputs, skipped };
+  const scaled = opts.fold ?? true ? foldConvAffine(g) : undefined;
+  const meta = { name: net.name, producerVersion: VERSION, doc: `Exported by caffe-tool from the Caffe net '${net.name}' (${net.dialect}, ${net.state.phase})` };
+  if (opts.forSession) return { ...encodeForSession(g, meta, scaled), inputs: g.inputs, outputs: g.outputs, skipped };
+  return { model: encodeModel(g, meta, scaled), inputs: g.inputs, outputs: g.outputs, skipped };
 }
 
 const VERSION: string = createRequire(import.meta.url)('../../../package.json').version;

@@ -47,9 +47,10 @@ export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
   if (spec.weights) loadWeights(net, spec.weights, { notice: spec.notice });
   else if (spec.randomWeights) fillRandomWeights(net);
   else throw usageError('--weights is needed to run a Caffe model', 'give the .caffemodel with --weights');
-  const exported = exportOnnx(net, { dynamicBatch: spec.dynamicBatch });
+  // The net is ours alone: its weights may be folded in place and handed to ONNX Runtime without a copy.
+  const exported = exportOnnx(net, { dynamicBatch: spec.dynamicBatch, forSession: true });
   if (exported.skipped.length) spec.notice?.(`left out training-only layers: ${exported.skipped.join(', ')}`);
-  const session = await createSession(exported.model, spec.device);
+  const session = await createSession(exported.model, spec.device, exported.externalData);
   return {
     session, inputs: exported.inputs.map((i) => ({ name: i.name, shape: i.shape ?? [] })), outputs: exported.outputs.map((o) => o.name),
     preprocess: preprocessFromNet(param, dirname(spec.model)), loadMs: performance.now() - start,

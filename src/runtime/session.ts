@@ -31,7 +31,10 @@ export function cudaProviderInstalled(): boolean {
 export const CUDA_INSTALL_HINT =
   'the CUDA provider is not downloaded at install time (.npmrc has onnxruntime-node-install=skip); on a machine with CUDA 12, reinstall with: ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci';
 
-export async function createSession(model: Uint8Array | string, device: Device = { kind: 'cpu' }): Promise<ort.InferenceSession> {
+/** A session on an ONNX model (bytes or a file); `externalData`: the buffers its external tensors name (exportOnnx forSession). */
+export async function createSession(
+  model: Uint8Array | string, device: Device = { kind: 'cpu' }, externalData?: { path: string; data: Uint8Array }[],
+): Promise<ort.InferenceSession> {
   if (device.kind === 'cuda' && !cudaProviderInstalled()) {
     throw new CaffeToolError("--device cuda: ONNX Runtime's CUDA provider is not installed", { hint: CUDA_INSTALL_HINT });
   }
@@ -40,6 +43,7 @@ export async function createSession(model: Uint8Array | string, device: Device =
     graphOptimizationLevel: 'all',
     // Warnings only: ONNX Runtime's own notices would mix with the command's output on stderr.
     logSeverityLevel: 3,
+    ...(externalData ? { externalData } : {}),
   };
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);

@@ -2,15 +2,19 @@
 // (Caffe's BatchNorm) and a per-channel Mul/Add (Caffe's Scale/Bias) after a Conv whose output nothing else
 // reads. ONNX Runtime would fold them too, but at every session start, rewriting all the weights twice; done
 // once here, in float64, the model loads 2-3x faster. Results equal the unfolded graph to float rounding.
+// The folded weights are not computed here: encodeModel writes them straight into the model's bytes from the
+// returned scales, which spares a copy of every convolution weight.
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './graph.js';
+import type { ScaledWeight } from './model.js';
 
-export function foldConvAffine(g: OnnxGraph): number {
+/** Folds in place; returns the folded weights by initializer name, to give to encodeModel. */
+export function foldConvAffine(g: OnnxGraph): Map<string, ScaledWeight> {
   const consumers = new Map<string, OnnxNode[]>();
   for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const outputs = new Set(g.outputs.map((o) => o.name));
   const init = new Map(g.initializers.map((t) => [t.name, t]));
   const removed = new Set<OnnxNode>();
-  let folded = 0;
+  const scaled = new Map<string, ScaledWeight>();
   for (const conv of g.nodes) {
     if (conv.op !== 'Conv' || conv.outputs.length !== 1) continue;
     const w = init.get(conv.inputs[1]);
@@ -35,26 +39,21 @@ export function foldConvAffine(g: OnnxGraph): number {
       out = next[0].outputs[0];
     }
     if (!chain.length) continue;
-    const src = w.data;
-    const perChannel = src.length / channels;
-    const weight = new Float32Array(src.length);
     const bias = new Float32Array(channels);
-    for (let o = 0; o < channels; o++) {
-      const a = scale[o];
-      for (let k = o * perChannel, end = k + perChannel; k < end; k++) weight[k] = src[k] * a;
-      bias[o] = (b ? (b.data as Float32Array)[o] : 0) * a + shift[o];
-    }
-    conv.inputs = [conv.inputs[0], g.initializer(`${conv.name}_W_folded`, weight, w.dims), g.initializer(`${conv.name}_b_folded`, bias, [channels])];
+    for (let o = 0; o < channels; o++) bias[o] = (b ? (b.data as Float32Array)[o] : 0) * scale[o] + shift[o];
+    // The tensor holds the unscaled weight until encodeModel writes it scaled.
+    const weight = g.initializer(`${conv.name}_W_folded`, w.data, w.dims);
+    scaled.set(weight, { source: w.data, scale });
+    conv.inputs = [conv.inputs[0], weight, g.initializer(`${conv.name}_b_folded`, bias, [channels])];
     conv.outputs = [out];
     for (const n of chain) removed.add(n);
-    folded += chain.length;
   }
-  if (folded) {
+  if (removed.size) {
     const kept = g.nodes.filter((n) => !removed.has(n));
     g.nodes.splice(0, g.nodes.length, ...kept);
     dropUnused(g);
   }
-  return folded;
+  return scaled;
 }
 
 /** y = scale[c] * x + shift[c] for the node reading `x`, if it is that kind of per-channel step; float64. */
