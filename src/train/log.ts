@@ -1,7 +1,7 @@
 // The training log: Caffe's own glog lines on stderr (so parse_log.py and other parsers read them), one JSON object
 // per event in --log-json, and on a TTY a progress line kept at the bottom.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { formatG } from '../io/text/print.js';
+import { formatFloat, formatG } from '../io/text/print.js';
 import type { HealthReport } from './monitor.js';
 
 export type LogEvent =
@@ -38,7 +38,8 @@ export class TrainLog {
   }
 
   event(e: LogEvent): void {
-    if (this.json !== undefined) writeSync(this.json, `${JSON.stringify(e)}\n`);
+    // float32 values printed as their shortest decimal (0.15, not 0.15000000596046448).
+    if (this.json !== undefined) writeSync(this.json, `${JSON.stringify(e, (_, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(formatFloat(v)) : v))}\n`);
   }
 
   /** On a TTY: `[=====>     ] 120/1000  loss 0.231  12.5 it/s`, redrawn in place. */

@@ -14,6 +14,7 @@ import { g6, type TrainLog } from './log.js';
 import { netParams, type OwnedParam } from './params.js';
 import { Monitor, watchedBlobs } from './monitor.js';
 import { checkHistory, learnedNetPath, readSolverState, writeSnapshot } from './snapshot.js';
+import { hdf5WeightValues, readHdf5SolverState, writeHdf5Snapshot } from './snapshot-hdf5.js';
 import type { NetSource, SolverFile } from './solver-file.js';
 import { Solver } from './solver.js';
 import { blobData } from '../io/blob.js';
@@ -108,7 +109,14 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
     const { owned } = netParams(net);
     const values = initialValues(net, owned, seed);
     const fromFile = new Set<string>();
-    const copyFrom = (file: string, target: Net, into: Map<string, Float32Array>) => {
+    // Caffe's CopyTrainedLayersFrom: HDF5 by the .h5 extension, else a binary NetParameter.
+    const copyFrom = async (file: string, target: Net, into: Map<string, Float32Array>) => {
+      if (file.endsWith('.h5')) {
+        const r = await hdf5WeightValues(target, file);
+        for (const [k, v] of r.values) into.set(k, v);
+        r.copied.forEach((n) => fromFile.add(n));
+        return r;
+      }
       const report = loadWeights(target, file);
       for (const name of report.copied) {
         const l = target.layer(name)!;
@@ -119,14 +127,14 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
     };
     let resumed: ReturnType<typeof readSolverState> | undefined;
     if (opts.snapshot) {
-      resumed = readSolverState(opts.snapshot);
+      resumed = opts.snapshot.endsWith('.h5') ? await readHdf5SolverState(opts.snapshot) : readSolverState(opts.snapshot);
       if (!resumed.learnedNet) throw new CaffeToolError('the solver state names no model (learned_net)', { where: { file: opts.snapshot } });
       const model = learnedNetPath(opts.snapshot, resumed.learnedNet);
       log.info('solver.cpp:452', `Resuming from ${opts.snapshot} (iteration ${resumed.iter}, model ${model})`);
-      copyFrom(model, net, values);
+      await copyFrom(model, net, values);
     }
     for (const file of opts.weights ?? []) {
-      const report = copyFrom(file, net, values);
+      const report = await copyFrom(file, net, values);
       log.info('net.cpp:744', `Copied the weights of ${report.copied.length} layers from ${file}${report.copied.length ? `: ${report.copied.join(', ')}` : ''}`);
       if (report.ignored.length) log.info('net.cpp:750', `Ignoring source layers not in the net: ${report.ignored.join(', ')}`);
     }
@@ -152,7 +160,7 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
     const testEngines: TrainingEngine[] = [];
     for (const t of testData) {
       const own = initialValues(t.net, netParams(t.net).owned, seed);
-      for (const file of opts.weights ?? []) copyFrom(file, t.net, own);
+      for (const file of opts.weights ?? []) await copyFrom(file, t.net, own);
       const e = await TrainingEngine.create(t.net, { device: opts.device, backward: 'none', values: new Map([...own, ...shared]), shareValues: true });
       engines.push(e);
       testEngines.push(e);
@@ -250,14 +258,14 @@ class Run {
         }
         this.log.progress(this.state.iter, maxIter, this.smoothed, (this.state.iter - lastIter) / Math.max(1e-3, (Date.now() - timer) / 1000));
         const request = this.takeRequest();
-        if ((snapshotEvery && this.state.iter % snapshotEvery === 0) || request === 'snapshot') this.snapshot();
+        if ((snapshotEvery && this.state.iter % snapshotEvery === 0) || request === 'snapshot') await this.snapshot();
         if (request === 'stop') {
-          if (p.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) this.snapshot();
+          if (p.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) await this.snapshot();
           this.log.info('solver.cpp:307', 'Optimization stopped early.');
           return this.result(true);
         }
       }
-      if (p.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) this.snapshot();
+      if (p.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) await this.snapshot();
       if (display > 0 && this.state.iter % display === 0) {
         // Caffe's last display: one more forward pass for the loss after the last update.
         this.engine.reseed(stepSeed(this.seed, this.state.iter, 0));
@@ -333,27 +341,25 @@ class Run {
     }
   }
 
-  private snapshot(): void {
-    const prefix = this.solver.snapshotPrefix;
-    const format = this.solver.params.str('snapshot_format');
-    if (format === 'HDF5') {
-      throw new CaffeToolError('snapshot_format: HDF5 is not supported yet', { where: { file: this.solver.path, path: 'snapshot_format' }, hint: 'use BINARYPROTO (the default), which Caffe reads as well' });
-    }
+  private async snapshot(): Promise<void> {
+    const hdf5 = this.solver.params.str('snapshot_format') === 'HDF5';
     const params = this.engine.params;
-    const written = writeSnapshot(prefix, this.state.iter, this.engine.net, this.engine.values, this.engine.graph.params.byLayer, {
+    const args = [this.solver.snapshotPrefix, this.state.iter, this.engine.net, this.engine.values, this.engine.graph.params.byLayer, {
       currentStep: this.state.currentStep,
       history: this.state.history,
       historyShapes: this.state.history.map((_, i) => params[i % params.length].shape),
-    });
-    this.log.info('sgd_solver.cpp:273', `Snapshotting to binary proto file ${written.model}`);
-    this.log.info('sgd_solver.cpp:290', `Snapshotting solver state to binary proto file ${written.state}`);
+    }] as const;
+    const written = hdf5 ? await writeHdf5Snapshot(...args) : writeSnapshot(...args);
+    const kind = hdf5 ? 'HDF5' : 'binary proto';
+    this.log.info(hdf5 ? 'sgd_solver.cpp:281' : 'sgd_solver.cpp:273', `Snapshotting to ${kind} file ${written.model}`);
+    this.log.info(hdf5 ? 'sgd_solver.cpp:298' : 'sgd_solver.cpp:290', `Snapshotting solver state to ${kind} file ${written.state}`);
     this.snapshots.push(written.model, written.state);
   }
 
   /** A NaN or infinite loss: name the first layer whose output went bad, snapshot the weights before it, stop. */
   private async diverged(iter: number, loss: number, batch: Record<string, Float32Array>): Promise<never> {
     const culprit = await firstBadLayer(this.engine, batch, stepSeed(this.seed, iter, 0));
-    this.snapshot();
+    await this.snapshot();
     throw new CaffeToolError(`the loss is ${loss} at iteration ${iter}${culprit ? `: layer '${culprit.name}' (${culprit.type}) is the first to output ${culprit.bad}` : ''}`, {
       where: culprit ? { layer: culprit.name } : {},
       hint: `the weights before this iteration are in the snapshot ${this.snapshots.at(-2)}; lower base_lr, or set clip_gradients`,

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { blobData } from '../../src/io/blob.js';
 import { readCaffeFile } from '../../src/io/files.js';
 import type { Message } from '../../src/io/message.js';
+import { readHdf5Weights } from '../../src/train/snapshot-hdf5.js';
 import { fixture, ROOT, tempDir } from '../helpers.js';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -128,15 +129,23 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
   });
 });
 
-describe('caffe-tool train: the HDF5Data variant', () => {
-  it('trains 100 iterations and the loss falls', () => {
+describe('caffe-tool train: the HDF5Data variant, with HDF5 snapshots', () => {
+  it('trains 100 iterations, the loss falls, and a resume from the HDF5 snapshot at 50 ends on the same weights', async () => {
     const dir = tempDir();
     const solver = solverIn(dir, 'lenet_hdf5_solver.prototxt', 'lenet_hdf5');
     const r = run('train', '-solver', solver, '--log-json', join(dir, 'log.json'));
     assert.equal(r.code, 0, r.stderr);
     const train = jsonLines(join(dir, 'log.json')).filter((e) => e.phase === 'train');
     assert.ok(train.at(-1)!.loss! < train[0].loss! / 2, `loss ${train[0].loss} -> ${train.at(-1)!.loss}`);
-    assert.ok(existsSync(join(dir, 'lenet_hdf5_iter_100.caffemodel')));
+    for (const f of ['lenet_hdf5_iter_50.caffemodel.h5', 'lenet_hdf5_iter_50.solverstate.h5', 'lenet_hdf5_iter_100.caffemodel.h5']) assert.ok(existsSync(join(dir, f)), f);
+    const dir2 = tempDir();
+    const solver2 = solverIn(dir2, 'lenet_hdf5_solver.prototxt', 'lenet_hdf5');
+    const resumed = run('train', '-solver', solver2, '-snapshot', join(dir, 'lenet_hdf5_iter_50.solverstate.h5'));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const a = await readHdf5Weights(join(dir, 'lenet_hdf5_iter_100.caffemodel.h5'));
+    const b = await readHdf5Weights(join(dir2, 'lenet_hdf5_iter_100.caffemodel.h5'));
+    assert.deepEqual([...a.get('conv1')!.map((x) => x.shape)], [[8, 1, 5, 5], [8]]);
+    for (const [name, blobs] of a) blobs.forEach((blob, i) => assert.deepEqual(b.get(name)![i].data, blob.data, `${name} blob ${i}`));
   });
 });
 
