@@ -9,7 +9,7 @@ export interface PageModel {
 
 export function renderPage(models: PageModel[]): string {
   const options = models
-    .map((m) => `<option value="${escapeHtml(m.name)}" data-task="${m.task}">${escapeHtml(m.name)} (${m.task === 'segment' ? 'segmentation' : 'classification'})</option>`)
+    .map((m) => `<option value="${escapeHtml(m.name)}" data-task="${escapeHtml(m.task)}">${escapeHtml(m.name)} (${m.task === 'segment' ? 'segmentation' : 'classification'})</option>`)
     .join('');
   return `<!doctype html>
 <html lang="en">
