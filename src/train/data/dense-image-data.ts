@@ -10,7 +10,7 @@ import { CaffeToolError } from '../../errors.js';
 import { decodeImage, decodeLabel, resizeLinear, resizeNearest } from './image.js';
 import { readPairList } from './list.js';
 import type { LayerInput } from './index.js';
-import { type Batch, type BatchSource, Prefetcher, randInt, shuffle } from './source.js';
+import { type Batch, Prefetcher, randInt, shuffle } from './source.js';
 import type { Pixels } from './transform.js';
 
 interface PairDraw {
@@ -19,7 +19,7 @@ interface PairDraw {
   cropW: number;
 }
 
-export function openDenseImageData(input: LayerInput): BatchSource {
+export function openDenseImageData(input: LayerInput): Prefetcher {
   const { layer, params, rng, transformer, resolve, phase } = input;
   const p = params('dense_image_data_param');
   const listFile = resolve(p.str('source'));

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CaffeToolError } from '../../errors.js';
 import type { LayerInput } from './index.js';
-import { type Batch, type BatchSource, Serial, shuffle } from './source.js';
+import { type Batch, Serial, shuffle } from './source.js';
 
 type H5 = typeof import('h5wasm/node');
 let loading: Promise<H5> | undefined;
@@ -30,7 +30,7 @@ interface Loaded {
   tops: { data: Float32Array; row: number[] }[];
 }
 
-export function openHdf5Data(input: LayerInput): BatchSource {
+export function openHdf5Data(input: LayerInput): Serial {
   const { layer, params, rng, resolve } = input;
   if (layer.layer.transform_param !== undefined) {
     throw new CaffeToolError('HDF5Data does not transform data: Caffe refuses a transform_param on it', {

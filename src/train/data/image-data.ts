@@ -6,10 +6,10 @@ import { CaffeToolError } from '../../errors.js';
 import { decodeImage, resizeLinear } from './image.js';
 import { readImageList } from './list.js';
 import type { LayerInput } from './index.js';
-import { type Batch, type BatchSource, Prefetcher, randInt, shuffle } from './source.js';
+import { type Batch, Prefetcher, randInt, shuffle } from './source.js';
 import type { Draw, Pixels } from './transform.js';
 
-export function openImageData(input: LayerInput): BatchSource {
+export function openImageData(input: LayerInput): Prefetcher {
   const { layer, params, rng, transformer, resolve } = input;
   const p = params('image_data_param');
   const listFile = resolve(p.str('source'));

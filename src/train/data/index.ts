@@ -12,7 +12,7 @@ import { openHdf5Data } from './hdf5-data.js';
 import { openImageData } from './image-data.js';
 import { openLmdbData } from './lmdb-data.js';
 import { MemoryFeed, openDummy, openMemory } from './memory.js';
-import { type Batch, type BatchSource, layerRng } from './source.js';
+import { type Batch, type BatchSource, layerRng, Prefetcher, Serial } from './source.js';
 import { Transformer } from './transform.js';
 
 export { MemoryFeed };
@@ -25,6 +25,12 @@ export interface DataLayerOptions {
   baseDir: string;
   /** The arrays of Input and MemoryData tops. */
   memory?: MemoryFeed;
+  /**
+   * Batches to pass over first, so that a run resumed at iteration N reads what an uninterrupted one would:
+   * the cursor, shuffles and random draws move as if they had been read; nothing is decoded. Input and
+   * MemoryData do not skip: the caller's arrays decide what they give.
+   */
+  skip?: number;
 }
 
 /** What every layer's source is built from. */
@@ -60,20 +66,24 @@ export function openDataLayer(layer: NetLayer, net: Net, opts: DataLayerOptions)
       if (!t.shape) throw new CaffeToolError(`the shape of top '${t.name}' is not known`, { hint: layer.unknown });
       return t.shape;
     });
+    const skipped = (source: Prefetcher | Serial) => {
+      if (opts.skip) source.skip(opts.skip);
+      return source;
+    };
     switch (layer.type) {
       case 'Data':
-        return openLmdbData(input);
+        return skipped(openLmdbData(input));
       case 'ImageData':
-        return openImageData(input);
+        return skipped(openImageData(input));
       case 'DenseImageData':
-        return openDenseImageData(input);
+        return skipped(openDenseImageData(input));
       case 'HDF5Data':
-        return openHdf5Data(input);
+        return skipped(openHdf5Data(input));
       case 'Input':
       case 'MemoryData':
         return openMemory(input, shapes());
       case 'DummyData':
-        return openDummy(input, shapes());
+        return skipped(openDummy(input, shapes()));
       default:
         throw new CaffeToolError(`${layer.type} is not a data layer caffe-tool can read for training`, {
           hint: 'data layers read here: Data (LMDB), ImageData, DenseImageData, HDF5Data, Input, MemoryData, DummyData',

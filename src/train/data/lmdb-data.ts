@@ -12,12 +12,12 @@ import { dialectSchema, messageInfo } from '../../io/schema.js';
 import { decodeImage } from './image.js';
 import { LmdbReader } from './lmdb.js';
 import type { LayerInput } from './index.js';
-import { type Batch, type BatchSource, Prefetcher } from './source.js';
+import { type Batch, Prefetcher } from './source.js';
 import type { Draw, Pixels } from './transform.js';
 
 const DATUM = messageInfo(dialectSchema('bvlc'), 'Datum');
 
-export function openLmdbData(input: LayerInput): BatchSource {
+export function openLmdbData(input: LayerInput): Prefetcher {
   const { layer, params, rng, transformer, resolve } = input;
   const p = params('data_param');
   const batchSize = p.num('batch_size');

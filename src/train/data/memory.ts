@@ -74,7 +74,7 @@ export function openMemory(input: LayerInput, shapes: number[][]): BatchSource {
 }
 
 /** DummyData: dummy_data_param's fillers (none: constant 0; one: for every top; else one per top). */
-export function openDummy(input: LayerInput, shapes: number[][]): BatchSource {
+export function openDummy(input: LayerInput, shapes: number[][]): Serial {
   const { layer, params, rng } = input;
   const fillers = params('dummy_data_param').get<Message[]>('data_filler');
   const filler = (k: number): Message | undefined => (fillers.length === 0 ? undefined : fillers[fillers.length === 1 ? 0 : k]);

@@ -37,6 +37,12 @@ export class Prefetcher implements BatchSource {
     }
   }
 
+  /** Pass over `n` batches: their plans are made (cursor, shuffles, draws) and their decoding never done. */
+  skip(n: number): void {
+    if (this.queue.length) throw new Error('skip() after batches were asked for');
+    for (let i = 0; i < n; i++) this.plan();
+  }
+
   next(): Promise<Batch> {
     if (this.closed) return Promise.reject(new Error('next() on a closed data source'));
     this.fill();
@@ -63,6 +69,15 @@ export class Serial implements BatchSource {
     const p = this.chain.then(() => this.produce());
     this.chain = p.catch(() => {});
     return p;
+  }
+
+  /** Pass over `n` batches (made and dropped: these sources are cheap); a failure shows at the next call. */
+  skip(n: number): void {
+    const p = this.chain.then(async () => {
+      for (let i = 0; i < n; i++) await this.produce();
+    });
+    this.chain = p;
+    p.catch(() => {});
   }
 
   async close(): Promise<void> {
