@@ -70,8 +70,9 @@ select{font:inherit;margin:0 0 1em .5em}
 #top li{margin:.35em 0}
 .bar{height:8px;background:#2a6ed8;border-radius:4px;margin-top:2px}
 .score{color:#555;margin-left:.5em;font-variant-numeric:tabular-nums}
-#overlay{position:relative;display:inline-block;max-width:100%}
-#overlay img{display:block;max-width:100%}
+#overlay{position:relative;width:100%;max-width:640px;margin:.75em 0}
+#overlay img{display:block;width:100%;height:auto}
+#opacity{vertical-align:middle}
 #seg-mask{position:absolute;left:0;top:0;width:100%;height:100%;image-rendering:pixelated}
 #classes{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em 1em}
 .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:-.1em;border:1px solid #0003}
