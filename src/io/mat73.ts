@@ -12,23 +12,11 @@
 // loaded on the first v7.3 file, so commands that never see one do not pay for it.
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Dataset, Entity, Group } from 'h5wasm/node';
+import { h5wasm } from './hdf5.js';
 import { CaffeToolError } from '../errors.js';
 import { type MatArray, type MatFile, matVersion, type MatVariable, type NumericClass, type NumericData, readMatFile } from './mat.js';
 
-type H5 = typeof import('h5wasm/node');
 
-let loading: Promise<H5> | undefined;
-
-/** h5wasm, initialised once, with HDF5 errors thrown as exceptions (not printed to stderr). */
-function h5wasm(): Promise<H5> {
-  loading ??= (async () => {
-    const h5 = await import('h5wasm/node');
-    const module = await h5.ready;
-    module.activate_throwing_error_handler();
-    return h5;
-  })();
-  return loading;
-}
 
 /** The typed array each MATLAB numeric class is read into. */
 const MAKE: Record<NumericClass, (n: number) => NumericData> = {
@@ -89,7 +77,7 @@ export async function readMat73File(path: string): Promise<MatFile> {
   const head = readHead(path, 128);
   const header = head.toString('latin1', 0, Math.min(116, head.length)).replace(/[\s\0]+$/, '');
   const h5 = await h5wasm();
-  let file: InstanceType<H5['File']>;
+  let file: InstanceType<Awaited<ReturnType<typeof h5wasm>>['File']>;
   try {
     file = new h5.File(path, 'r');
   } catch (e) {
