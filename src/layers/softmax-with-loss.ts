@@ -2,7 +2,8 @@
 // Top 0 is the scalar loss (shape []); the optional top 1 is the probabilities, shaped like the scores.
 // loss = -sum over labels not ignored of w[label] * log(max(p[label], FLT_MIN)) / normalizer, with w the SegNet/ENet
 // class_weighting under weight_by_label_freqs (1 otherwise); the normalizer counts the labels not ignored, unweighted,
-// as both forks count them.
+// as both forks count them. It is never below 1, as in BVLC; SegNet divides by the bare count (NaN when a batch has
+// every label ignored).
 import { CaffeToolError } from '../errors.js';
 import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer } from './loss-layer.js';
 import { canonicalAxis, count, legacyShape } from './shape.js';
