@@ -8,16 +8,10 @@
 // (its dialect) also reads the label label_divide_factor times smaller.
 import { CaffeToolError } from '../../errors.js';
 import { decodeImage, decodeLabel, resizeLinear, resizeNearest } from './image.js';
-import { readPairList } from './list.js';
+import { type ListEntry, readPairList } from './list.js';
 import type { LayerInput } from './index.js';
 import { type Batch, Prefetcher, randInt, shuffle } from './source.js';
-import type { Pixels } from './transform.js';
-
-interface PairDraw {
-  mirror: boolean;
-  cropH: number;
-  cropW: number;
-}
+import type { Draw, Pixels } from './transform.js';
 
 export function openDenseImageData(input: LayerInput): Prefetcher {
   const { layer, params, rng, transformer, resolve, phase } = input;
@@ -47,7 +41,7 @@ export function openDenseImageData(input: LayerInput): Prefetcher {
   else if (p.num('rand_skip') > 0) cursor = randInt(rng.uniform(), p.num('rand_skip')) % pairs.length;
 
   const plan = () => {
-    const items: { entry: (typeof pairs)[number]; draw: PairDraw }[] = [];
+    const items: { entry: ListEntry; draw: Draw }[] = [];
     for (let i = 0; i < batchSize; i++) {
       const m = mirror && rng.uniform() < 0.5;
       const random = cropH > 0 && phase === 'TRAIN';

@@ -4,7 +4,7 @@
 // lines at the start. Every image of a batch must come out the size of the batch's first.
 import { CaffeToolError } from '../../errors.js';
 import { decodeImage, resizeLinear } from './image.js';
-import { readImageList } from './list.js';
+import { type ListEntry, readImageList } from './list.js';
 import type { LayerInput } from './index.js';
 import { type Batch, Prefetcher, randInt, shuffle } from './source.js';
 import type { Draw, Pixels } from './transform.js';
@@ -24,7 +24,7 @@ export function openImageData(input: LayerInput): Prefetcher {
   else if (p.num('rand_skip') > 0) cursor = randInt(rng.uniform(), p.num('rand_skip')) % lines.length;
 
   const plan = () => {
-    const items: { entry: (typeof lines)[number]; draw: Draw }[] = [];
+    const items: { entry: ListEntry; draw: Draw }[] = [];
     for (let i = 0; i < batchSize; i++) {
       items.push({ entry: lines[cursor], draw: transformer.draw(rng) });
       if (++cursor >= lines.length) {
