@@ -165,3 +165,20 @@ describe('caffe-tool train and test: a SegNet-like net on the tiny DenseImageDat
     assert.ok(doc.segmentation.meanIou > 0);
   });
 });
+
+describe('caffe-tool time --backward', () => {
+  it('times the TRAIN net\'s forward and backward on a synthetic batch', () => {
+    const r = run('time', '--model', fixture('solve', 'lenet_train_test.prototxt'), '--backward', '--shape', 'data=8,1,28,28', 'label=8', '--iterations', '3', '--warmup', '1', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { batch: number; iterations: number; meanMs: number; iterationsPerSecond: number };
+    assert.equal(doc.batch, 8);
+    assert.equal(doc.iterations, 3);
+    assert.ok(doc.meanMs > 0 && Math.abs(doc.iterationsPerSecond - 1000 / doc.meanMs) < 1e-9);
+  });
+
+  it('refuses an ONNX model: there is no training graph without the Caffe net', () => {
+    const r = run('time', '--onnx', 'x.onnx', '--backward');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--backward times a Caffe net/);
+  });
+});
