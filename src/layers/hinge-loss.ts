@@ -1,7 +1,7 @@
 // HingeLoss: the one-vs-all hinge (L1 or L2, hinge_loss_param.norm) of N x K scores against N integer labels;
 // the loss top is a scalar (shape []). With s = -1 at the label and +1 elsewhere, t = max(0, 1 + s x):
 // L1 = sum(t) / N, L2 = sum(t^2) / N (K is everything after the first axis, as Caffe's count / num).
-import { integerLabels, lossTop } from './loss-layer.js';
+import { integerLabels, lossTop, refuseLabelGradient } from './loss-layer.js';
 import { count } from './shape.js';
 import type { LayerDef } from './types.js';
 
@@ -31,6 +31,7 @@ export const hingeLoss: LayerDef = {
   gradient(ctx) {
     // Caffe: L1 dx = s * sign(t) * loss_weight / N; L2 dx = 2 s t * loss_weight / N.
     const g = ctx.g;
+    refuseLabelGradient(ctx);
     if (!ctx.needDx[0]) return {};
     const num = ctx.inputs[0][0];
     const l2 = ctx.param('hinge_loss_param').str('norm') === 'L2';

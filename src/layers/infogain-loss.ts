@@ -6,7 +6,7 @@
 import { CaffeToolError } from '../errors.js';
 import { blobData } from '../io/blob.js';
 import { readCaffeFile } from '../io/files.js';
-import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer } from './loss-layer.js';
+import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
 import { canonicalAxis, count, formatShape } from './shape.js';
 import type { LayerContext, LayerDef, OnnxContext } from './types.js';
 
@@ -81,6 +81,7 @@ export const infogainLoss: LayerDef = {
   gradient(ctx) {
     const g = ctx.g;
     if (ctx.needDx[2]) throw new CaffeToolError('InfogainLoss cannot backpropagate to the infogain matrix', { hint: 'add propagate_down: false for its third bottom' });
+    refuseLabelGradient(ctx);
     if (!ctx.needDx[0]) return {};
     const scores = ctx.inputs[0];
     if (!ctx.dy[0]) return { dx: [g.node('Expand', [g.float32([0], []), g.int64(scores)], { name: `${ctx.name}_dx_zero` })] };

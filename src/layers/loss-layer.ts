@@ -92,3 +92,12 @@ export function ignoreLabel(ctx: LayerContext, field = 'loss_param'): number | u
   const p = ctx.param(field);
   return p.has('ignore_label') ? p.num('ignore_label') : undefined;
 }
+
+/** Caffe's loss layers stop when asked for the labels' gradient ("cannot backpropagate to label inputs"). */
+export function refuseLabelGradient(ctx: GradContext): void {
+  if (ctx.needDx[1]) {
+    throw new CaffeToolError(`${ctx.type} cannot backpropagate to its label input '${ctx.bottoms[1]}'`, {
+      hint: 'give the layer propagate_down: true propagate_down: false, or feed the labels from a data layer',
+    });
+  }
+}

@@ -2,7 +2,7 @@
 // one value per item (N, or N x 1 x 1 x 1). The loss top is a scalar (shape []). Probabilities are clamped at
 // Caffe's kLOG_THRESHOLD (1e-20), in the gradient too.
 import { CaffeToolError } from '../errors.js';
-import { integerLabels, lossTop } from './loss-layer.js';
+import { integerLabels, lossTop, refuseLabelGradient } from './loss-layer.js';
 import { count, formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
@@ -34,6 +34,7 @@ export const multinomialLogisticLoss: LayerDef = {
   gradient(ctx) {
     // Caffe: dx = 0 except at each item's label, where it is -loss_weight / N / max(p, 1e-20).
     const g = ctx.g;
+    refuseLabelGradient(ctx);
     if (!ctx.needDx[0]) return {};
     const [num, dim] = [ctx.inputs[0][0], count(ctx.inputs[0], 1)];
     const scale = g.node('Mul', [ctx.dy[0]!, g.float32([-1 / num], [])], { name: `${ctx.name}_scale` });

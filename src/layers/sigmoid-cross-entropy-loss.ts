@@ -3,7 +3,7 @@
 // normalization came to BVLC Caffe in 2017; before, the loss was divided by the batch size, which is
 // still the default when loss_param gives neither normalization nor normalize.
 import { CaffeToolError } from '../errors.js';
-import { ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer } from './loss-layer.js';
+import { ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
 import { count, formatShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
@@ -47,6 +47,7 @@ export const sigmoidCrossEntropyLoss: LayerDef = {
   gradient(ctx) {
     // Caffe: dx = (sigmoid(x) - t) * loss_weight / normalizer, 0 where the target is ignored. No gradient to targets.
     const g = ctx.g;
+    refuseLabelGradient(ctx);
     if (!ctx.needDx[0]) return {};
     let diff = g.node('Sub', [g.node('Sigmoid', [ctx.x[0]], { name: `${ctx.name}_sigmoid` }), ctx.saved('target')], { name: `${ctx.name}_diff` });
     if (ignoreLabel(ctx) !== undefined) diff = g.node('Mul', [diff, ctx.saved('valid')], { name: `${ctx.name}_diff_kept` });

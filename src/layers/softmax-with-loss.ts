@@ -5,7 +5,7 @@
 // as both forks count them. It is never below 1, as in BVLC; SegNet divides by the bare count (NaN when a batch has
 // every label ignored).
 import { CaffeToolError } from '../errors.js';
-import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer } from './loss-layer.js';
+import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
 import { canonicalAxis, count, legacyShape } from './shape.js';
 import type { LayerContext, LayerDef, OnnxContext } from './types.js';
 
@@ -76,6 +76,7 @@ export const softmaxWithLoss: LayerDef = {
     // Caffe: dx = (p - onehot(label)) * w[label] * loss_weight / normalizer, zero where the label is ignored; the
     // prob top's gradient is not used (Caffe's Backward reads only the loss top's diff).
     const g = ctx.g;
+    refuseLabelGradient(ctx);
     if (!ctx.needDx[0]) return {};
     const scores = ctx.inputs[0];
     if (!ctx.dy[0]) return { dx: [g.node('Expand', [g.float32([0], []), g.int64(scores)], { name: `${ctx.name}_dx_zero` })] };

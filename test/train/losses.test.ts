@@ -72,6 +72,16 @@ describe('InfogainLoss reads H from infogain_loss_param.source', () => {
   });
 });
 
+describe('loss layers refuse a gradient for their labels, as Caffe does', () => {
+  for (const type of ['SoftmaxWithLoss', 'SigmoidCrossEntropyLoss', 'HingeLoss']) {
+    it(type, async () => {
+      const text = `input: "x"\ninput_shape { dim: 2 dim: 3 }\ninput: "label"\ninput_shape { dim: 2 dim: ${type === 'SigmoidCrossEntropyLoss' ? 3 : 1} }\nlayer { name: "l" type: "${type}" bottom: "x" bottom: "label" top: "loss" }\n`;
+      const net = buildNet(parseCaffeText(text, { kinds: ['net'], dialect: 'bvlc' }).message, { phase: 'TRAIN' });
+      await assert.rejects(TrainingEngine.create(net, { backward: 'external', inputGrads: ['x', 'label'] }), /cannot backpropagate to its label input 'label'/);
+    });
+  }
+});
+
 describe('loss gradients against finite differences', () => {
   for (const c of cases.filter((k) => Object.keys(k.grads).length)) {
     it(c.name, async () => {
