@@ -8,9 +8,9 @@
 // (its dialect) also reads the label label_divide_factor times smaller.
 import { CaffeToolError } from '../../errors.js';
 import { decodeImage, decodeLabel, resizeLinear, resizeNearest } from './image.js';
-import { type ListEntry, readPairList } from './list.js';
+import { ListCursor, type ListEntry, readPairList } from './list.js';
 import type { LayerInput } from './index.js';
-import { type Batch, Prefetcher, randInt, shuffle } from './source.js';
+import { type Batch, Prefetcher, randInt } from './source.js';
 import type { Draw, Pixels } from './transform.js';
 
 export function openDenseImageData(input: LayerInput): Prefetcher {
@@ -24,7 +24,6 @@ export function openDenseImageData(input: LayerInput): Prefetcher {
   const color = p.bool('is_color');
   const mirror = p.bool('mirror');
   const root = p.str('root_folder');
-  const doShuffle = p.bool('shuffle');
   // ENet's fork reads the label smaller, by label_divide_factor (for training the encoder alone).
   const divide = p.info.byName.has('label_divide_factor') ? p.num('label_divide_factor') : 1;
   if (divide > 1 && cropH > 0) {
@@ -36,20 +35,15 @@ export function openDenseImageData(input: LayerInput): Prefetcher {
       hint: 'use dense_image_data_param crop_height/crop_width and mirror, which move both together',
     });
   }
-  let cursor = 0;
-  if (doShuffle) shuffle(pairs, rng);
-  else if (p.num('rand_skip') > 0) cursor = randInt(rng.uniform(), p.num('rand_skip')) % pairs.length;
+  const cursor = new ListCursor(pairs, p.bool('shuffle'), rng, p.num('rand_skip'));
 
   const plan = () => {
     const items: { entry: ListEntry; draw: Draw }[] = [];
     for (let i = 0; i < batchSize; i++) {
+      const entry = cursor.next();
       const m = mirror && rng.uniform() < 0.5;
       const random = cropH > 0 && phase === 'TRAIN';
-      items.push({ entry: pairs[cursor], draw: { mirror: m, cropH: random ? rng.uniform() : -1, cropW: random ? rng.uniform() : -1 } });
-      if (++cursor >= pairs.length) {
-        cursor = 0;
-        if (doShuffle) shuffle(pairs, rng);
-      }
+      items.push({ entry, draw: { mirror: m, cropH: random ? rng.uniform() : -1, cropW: random ? rng.uniform() : -1 } });
     }
     return async (): Promise<Batch> => {
       const loaded = await Promise.all(items.map(async ({ entry }) => {

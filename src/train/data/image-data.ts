@@ -4,9 +4,9 @@
 // lines at the start. Every image of a batch must come out the size of the batch's first.
 import { CaffeToolError } from '../../errors.js';
 import { decodeImage, resizeLinear } from './image.js';
-import { type ListEntry, readImageList } from './list.js';
+import { ListCursor, type ListEntry, readImageList } from './list.js';
 import type { LayerInput } from './index.js';
-import { type Batch, Prefetcher, randInt, shuffle } from './source.js';
+import { type Batch, Prefetcher } from './source.js';
 import type { Draw, Pixels } from './transform.js';
 
 export function openImageData(input: LayerInput): Prefetcher {
@@ -18,19 +18,13 @@ export function openImageData(input: LayerInput): Prefetcher {
   const [newH, newW] = [p.num('new_height'), p.num('new_width')];
   const color = p.bool('is_color');
   const root = p.str('root_folder');
-  const doShuffle = p.bool('shuffle');
-  let cursor = 0;
-  if (doShuffle) shuffle(lines, rng);
-  else if (p.num('rand_skip') > 0) cursor = randInt(rng.uniform(), p.num('rand_skip')) % lines.length;
+  const cursor = new ListCursor(lines, p.bool('shuffle'), rng, p.num('rand_skip'));
 
   const plan = () => {
     const items: { entry: ListEntry; draw: Draw }[] = [];
     for (let i = 0; i < batchSize; i++) {
-      items.push({ entry: lines[cursor], draw: transformer.draw(rng) });
-      if (++cursor >= lines.length) {
-        cursor = 0;
-        if (doShuffle) shuffle(lines, rng);
-      }
+      const entry = cursor.next();
+      items.push({ entry, draw: transformer.draw(rng) });
     }
     return async (): Promise<Batch> => {
       const images = await Promise.all(items.map(async ({ entry }) => {

@@ -2,6 +2,8 @@
 // each entry's line number so that a missing file can be named with the line that lists it.
 import { readFileSync } from 'node:fs';
 import { CaffeToolError } from '../../errors.js';
+import { Rng } from '../../surgery/fillers.js';
+import { randInt, shuffle } from './source.js';
 
 export interface ListEntry {
   /** 1-based line in the list file. */
@@ -50,4 +52,30 @@ export function readPairList(path: string): ListEntry[] {
   });
   if (!out.length) throw new CaffeToolError(`the image/label list ${path} lists no pairs`);
   return out;
+}
+
+/**
+ * A list read in order and from the top again at its end, as ImageData and DenseImageData read theirs: with
+ * shuffle, shuffled at the start and at every wrap-around; without, started rand_skip lines in at random.
+ * Shuffles draw from a generator of their own, seeded from the layer's (Caffe's prefetch_rng_), so the order
+ * does not change with the transform's random draws.
+ */
+export class ListCursor {
+  private at = 0;
+  private readonly rng: Rng;
+
+  constructor(private readonly entries: ListEntry[], private readonly shuffled: boolean, layerRng: Rng, randSkip: number) {
+    this.rng = new Rng(Math.floor(layerRng.uniform() * 2 ** 32));
+    if (shuffled) shuffle(entries, this.rng);
+    else if (randSkip > 0) this.at = randInt(this.rng.uniform(), randSkip) % entries.length;
+  }
+
+  next(): ListEntry {
+    const entry = this.entries[this.at];
+    if (++this.at >= this.entries.length) {
+      this.at = 0;
+      if (this.shuffled) shuffle(this.entries, this.rng);
+    }
+    return entry;
+  }
 }

@@ -54,6 +54,9 @@ describe('ImageData', () => {
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
     assert.notDeepEqual(a, listed);
+    // The shuffle has its own generator: random crops and mirrors do not change the order.
+    const cropped = (await batches(open(text.replace('layer {', 'layer { transform_param { crop_size: 20 mirror: true }'), 'TRAIN', { seed: 9 }), 4)).flatMap((b) => [...b.label.data]);
+    assert.deepEqual(cropped, a);
   });
 
   it('names the list file and line of a missing image', async () => {
