@@ -43,7 +43,7 @@ const jsonLines = (path: string) => readFileSync(path, 'utf8').trim().split('\n'
 
 describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
   const dir = tempDir();
-  const solver = solverIn(dir, 'lenet_solver.prototxt', 'lenet');
+  const solver = solverIn(dir, 'digits_lenet_solver.prototxt', 'lenet');
   let first: ReturnType<typeof run>;
 
   it('trains 200 iterations to a test accuracy of at least 0.8 on 100 unseen digits, with Caffe\'s log lines and snapshots', () => {
@@ -68,7 +68,7 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
   });
 
   it('test -iterations 4 on the final weights gives the accuracy the last test of training printed', () => {
-    const r = run('test', '-model', fixture('solve', 'lenet_train_test.prototxt'), '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-iterations', '4', '--json');
+    const r = run('test', '-model', fixture('solve', 'digits_lenet_train_test.prototxt'), '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-iterations', '4', '--json');
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { outputs: Record<string, number> };
     const last = jsonLines(join(dir, 'log.json')).filter((e) => e.phase === 'test').at(-1)!;
@@ -78,7 +78,7 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
 
   it('stopped by SIGINT, it snapshots; resumed with -snapshot it ends on the uninterrupted run\'s weights exactly', async () => {
     const dir2 = tempDir();
-    const solver2 = solverIn(dir2, 'lenet_solver.prototxt', 'lenet');
+    const solver2 = solverIn(dir2, 'digits_lenet_solver.prototxt', 'lenet');
     const child = spawn(process.execPath, [CLI, 'train', '-solver', solver2], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let sent = false;
@@ -132,14 +132,14 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
 describe('caffe-tool train: the HDF5Data variant, with HDF5 snapshots', () => {
   it('trains 100 iterations, the loss falls, and a resume from the HDF5 snapshot at 50 ends on the same weights', async () => {
     const dir = tempDir();
-    const solver = solverIn(dir, 'lenet_hdf5_solver.prototxt', 'lenet_hdf5');
+    const solver = solverIn(dir, 'digits_lenet_hdf5_solver.prototxt', 'lenet_hdf5');
     const r = run('train', '-solver', solver, '--log-json', join(dir, 'log.json'));
     assert.equal(r.code, 0, r.stderr);
     const train = jsonLines(join(dir, 'log.json')).filter((e) => e.phase === 'train');
     assert.ok(train.at(-1)!.loss! < train[0].loss! / 2, `loss ${train[0].loss} -> ${train.at(-1)!.loss}`);
     for (const f of ['lenet_hdf5_iter_50.caffemodel.h5', 'lenet_hdf5_iter_50.solverstate.h5', 'lenet_hdf5_iter_100.caffemodel.h5']) assert.ok(existsSync(join(dir, f)), f);
     const dir2 = tempDir();
-    const solver2 = solverIn(dir2, 'lenet_hdf5_solver.prototxt', 'lenet_hdf5');
+    const solver2 = solverIn(dir2, 'digits_lenet_hdf5_solver.prototxt', 'lenet_hdf5');
     const resumed = run('train', '-solver', solver2, '-snapshot', join(dir, 'lenet_hdf5_iter_50.solverstate.h5'));
     assert.equal(resumed.code, 0, resumed.stderr);
     const a = await readHdf5Weights(join(dir, 'lenet_hdf5_iter_100.caffemodel.h5'));
@@ -168,7 +168,7 @@ describe('caffe-tool train and test: a SegNet-like net on the tiny DenseImageDat
 
 describe('caffe-tool time --backward', () => {
   it('times the TRAIN net\'s forward and backward on a synthetic batch', () => {
-    const r = run('time', '--model', fixture('solve', 'lenet_train_test.prototxt'), '--backward', '--shape', 'data=8,1,28,28', 'label=8', '--iterations', '3', '--warmup', '1', '--json');
+    const r = run('time', '--model', fixture('solve', 'digits_lenet_train_test.prototxt'), '--backward', '--shape', 'data=8,1,28,28', 'label=8', '--iterations', '3', '--warmup', '1', '--json');
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { batch: number; iterations: number; meanMs: number; iterationsPerSecond: number };
     assert.equal(doc.batch, 8);
