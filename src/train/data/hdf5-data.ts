@@ -6,22 +6,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CaffeToolError } from '../../errors.js';
+import { h5wasm } from '../../io/hdf5.js';
 import type { LayerInput } from './index.js';
 import { type Batch, Serial, shuffle } from './source.js';
 
 type H5 = typeof import('h5wasm/node');
-let loading: Promise<H5> | undefined;
-
-/** h5wasm (libhdf5 in WebAssembly), loaded on first use, with HDF5 errors thrown rather than printed. */
-function h5wasm(): Promise<H5> {
-  loading ??= (async () => {
-    const h5 = await import('h5wasm/node');
-    const module = await h5.ready;
-    module.activate_throwing_error_handler();
-    return h5;
-  })();
-  return loading;
-}
 
 interface Loaded {
   file: string;
