@@ -179,6 +179,12 @@ layer { name: "h5" type: "HDF5Data" top: "data" top: "label"
     assert.notDeepEqual(a, c);
   });
 
+  it('finds listed files beside the list when they are not under the base folder', async () => {
+    const src = open(layer(8).replace('"digits_train_h5.txt"', '"../data/digits_train_h5.txt"'), 'TRAIN', { baseDir: fixture('solve') });
+    assert.deepEqual([...(await src.next()).label.data], [...ref('digits_first8_label.npy').data]);
+    await src.close();
+  });
+
   it('refuses transform_param, as Caffe does', () => {
     const text = layer(1).replace('hdf5_data_param', 'transform_param { scale: 2 } hdf5_data_param');
     assert.throws(() => open(text, 'TRAIN'), /HDF5Data does not transform data/);
