@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CaffeToolError } from '../../../src/errors.js';
 import { LmdbReader } from '../../../src/train/data/lmdb.js';
-import { fixture } from '../../helpers.js';
+import { fixture, tempDir } from '../../helpers.js';
 import { maxDiff, open, ref } from './helpers.js';
 
 const dataLayer = (source: string, batch: number, transform = '') => `
@@ -180,7 +180,7 @@ layer { name: "h5" type: "HDF5Data" top: "data" top: "label"
   });
 
   it('finds listed files beside the list when they are not under the base folder', async () => {
-    const src = open(layer(8).replace('"digits_train_h5.txt"', '"../data/digits_train_h5.txt"'), 'TRAIN', { baseDir: fixture('solve') });
+    const src = open(layer(8).replace('"digits_train_h5.txt"', `"${fixture('data', 'digits_train_h5.txt')}"`), 'TRAIN', { baseDir: tempDir() });
     assert.deepEqual([...(await src.next()).label.data], [...ref('digits_first8_label.npy').data]);
     await src.close();
   });
