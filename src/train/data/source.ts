@@ -63,7 +63,7 @@ export class Prefetcher implements BatchSource {
 export class Serial implements BatchSource {
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly produce: () => Batch | Promise<Batch>, private readonly release: () => void | Promise<void> = () => {}) {}
+  constructor(private readonly produce: () => Batch | Promise<Batch>) {}
 
   next(): Promise<Batch> {
     const p = this.chain.then(() => this.produce());
@@ -81,8 +81,7 @@ export class Serial implements BatchSource {
   }
 
   async close(): Promise<void> {
-    await this.chain;
-    await this.release();
+    await this.chain.catch(() => {});
   }
 }
 
