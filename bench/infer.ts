@@ -3,8 +3,10 @@
 // importer (cv2.dnn) on the same prototxt and .caffemodel and (b) ONNX Runtime on the same architecture built
 // in PyTorch and exported by torch.onnx.export (opset 17, bench/torch_models.py). Also times getting from the
 // files to a ready session: .caffemodel -> (read, build the net, export, create the session) against creating
-// the session from the PyTorch .onnx. Weights are random on every side (fillRandomWeights seed 1 for Caffe,
-// torch's init for PyTorch): only speed is compared, and the shapes and parameter counts are checked equal.
+// the session from the PyTorch .onnx. The caffe-tool side takes the path `caffe-tool run` takes
+// (runtime/model.ts): exportOnnx forSession, the weights handed to ONNX Runtime as external data in memory.
+// Weights are random on every side (fillRandomWeights seed 1 for Caffe, torch's init for PyTorch): only speed
+// is compared, and the shapes and parameter counts are checked equal.
 //   npm run bench:infer [-- --nets resnet50,mobilenet,segnet] [--batches 1,8] [--keep]
 // Needs /usr/bin/python3 with torch and cv2 (Debian's python3-torch and python3-opencv).
 import { spawnSync } from 'node:child_process';

@@ -42,7 +42,11 @@ export interface OnnxExport {
   externalData?: ExternalData[];
 }
 
+/** Nets whose weights a forSession export folded in place: exporting them again would fold twice. */
+const consumed = new WeakSet<Net>();
+
 export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
+  if (consumed.has(net)) throw new Error(`exportOnnx: the net '${net.name}' was exported forSession already, which changed its weights`);
   const opset = opts.opset ?? DEFAULT_OPSET;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new CaffeToolError(`opset ${opset} is not supported: use ${MIN_OPSET} to ${MAX_OPSET}`, { exitCode: 2 });
@@ -87,7 +91,10 @@ export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
   }
   const scaled = opts.fold ?? true ? foldConvAffine(g) : undefined;
   const meta = { name: net.name, producerVersion: VERSION, doc: `Exported by caffe-tool from the Caffe net '${net.name}' (${net.dialect}, ${net.state.phase})` };
-  if (opts.forSession) return { ...encodeForSession(g, meta, scaled), inputs: g.inputs, outputs: g.outputs, skipped };
+  if (opts.forSession) {
+    if (scaled?.size) consumed.add(net);
+    return { ...encodeForSession(g, meta, scaled), inputs: g.inputs, outputs: g.outputs, skipped };
+  }
   return { model: encodeModel(g, meta, scaled), inputs: g.inputs, outputs: g.outputs, skipped };
 }
 

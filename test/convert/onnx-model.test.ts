@@ -58,7 +58,7 @@ describe('ONNX model bytes', () => {
         assert.deepEqual(t.dims!.map(Number), [C, K, 1, 1]);
         assert.equal(t.dataType, onnxProto.onnx.TensorProto.DataType.FLOAT);
         const raw = t.rawData!;
-        assert.deepEqual(new Float32Array(raw.slice().buffer), expected);
+        assert.deepEqual(new Float32Array(new Uint8Array(raw).buffer), expected);
         assert.deepEqual([...byName.get('lead')!.rawData!], Array.from({ length: lead }, (_, i) => i + 1));
 
         const out = await runSession(await createSession(bytes), { x: { data: x, dims: [1, K, 1, 1] } });
