@@ -2,7 +2,7 @@
 // it) against PyTorch on the CPU, the same nets side by side in one run: LeNet at batch 64, and a SegNet-like
 // encoder-decoder (conv3x3 + BatchNorm (batch statistics) + Scale + ReLU, max pooling with masks, max-unpool
 // Upsample, class-weighted SoftmaxWithLoss) at 3x360x480, batch 4. Synthetic data on both sides (uniform in
-// [-1, 1), labels 0); weights from each side's own initialisation: only speed is compared.
+// [-1, 1), labels (i * 7919) mod C); weights from each side's own initialisation: only speed is compared.
 //   npm run bench:train [-- --nets lenet,segnet] [--iters N]
 // Needs /usr/bin/python3 with torch (Debian's python3-torch).
 import { spawnSync } from 'node:child_process';

@@ -1,8 +1,9 @@
 """bench/train: the PyTorch side. Builds the same net as bench/train.ts writes in Caffe's format, trains it on a
-fixed synthetic batch (data uniform in [-1, 1), labels 0) with SGD (momentum 0.9, weight decay 5e-4), and prints
+fixed synthetic batch (data uniform in [-1, 1), labels (i * 7919) mod C as src/train/synthetic.ts gives them) with SGD (momentum 0.9, weight decay 5e-4), and prints
 one JSON line: {"net", "batch", "iterations", "seconds", "iterations_per_second", "threads"}.
 usage: train_torch.py lenet BATCH ITERS WARMUP | segnet BATCH H W ITERS WARMUP"""
 import json
+import os
 import sys
 import time
 
@@ -49,6 +50,8 @@ class SegNetTrain(nn.Module):
 
 
 def main():
+    # Both sides get every core: ONNX Runtime's default, set here for torch (whose default may be fewer).
+    torch.set_num_threads(os.cpu_count() or 1)
     kind = sys.argv[1]
     if kind == 'lenet':
         batch, iters, warmup = map(int, sys.argv[2:5])
@@ -62,7 +65,8 @@ def main():
     net.train()
     g = torch.Generator().manual_seed(1)
     data = torch.rand(shape, generator=g) * 2 - 1
-    label = torch.zeros(label_shape, dtype=torch.long)
+    classes = 10 if kind == 'lenet' else 11
+    label = (torch.arange(int(torch.tensor(label_shape).prod())) * 7919 % classes).reshape(label_shape)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss(weight=weight)
 

