@@ -86,6 +86,7 @@ function weightGradByTaps(g: OnnxGraph, name: string, x: string, dy: string, win
     name: `${name}_x`, attrs: { perm: [1, 2, 0, ...axes] },
   });
   if (win.pad.some((p) => p !== 0)) xs = g.node('Pad', [xs, g.int64([0, 0, 0, ...win.pad, 0, 0, 0, ...win.pad])], { name: `${name}_x_pad` });
+  if (groups === 1) return weightGradByTapsGemm(g, name, xs, dy, win, input, output);
   // dy -> [group, K, M/group], once for every tap.
   const dys = g.node('Reshape', [
     g.node('Transpose', [g.node('Reshape', [dy, g.int64([n, groups, m / groups, ...out])], { name: `${name}_dy_groups` })], {
@@ -107,6 +108,33 @@ function weightGradByTaps(g: OnnxGraph, name: string, x: string, dy: string, win
   const stacked = taps.length === 1 ? taps[0] : g.node('Concat', taps, { name: `${name}_taps`, attrs: { axis: 3 } });
   const ordered = g.node('Transpose', [stacked], { name: `${name}_order`, attrs: { perm: [0, 2, 1, 3] } });
   return g.node('Reshape', [ordered, g.int64([m, c / groups, ...win.kernel])], { name });
+}
+
+/**
+ * One group: dy as [M, K] (N moved behind the channels: whole planes copied, not an element-wise transpose with M
+ * innermost, which cost as much as the convolution itself at 360x480), each tap's [C, K] slice of x, and
+ * Gemm(dy, x_tap, transB) = [M, C] per tap, the transposition left to the GEMM's packing.
+ */
+function weightGradByTapsGemm(g: OnnxGraph, name: string, xs: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
+  const [n, c] = input;
+  const m = output[1];
+  const out = output.slice(2);
+  const axes = out.map((_, i) => 3 + i);
+  const k = n * count(out);
+  const dyk = g.node('Reshape', [g.node('Transpose', [dy], { name: `${name}_dy`, attrs: { perm: [1, 0, ...out.map((_, i) => 2 + i)] } }), g.int64([m, k])], { name: `${name}_dy_k` });
+  const padded = input.slice(2).map((d, i) => d + 2 * win.pad[i]);
+  const taps: string[] = [];
+  const offsets = win.kernel.reduce<number[][]>((all, size) => all.flatMap((o) => Array.from({ length: size }, (_, j) => [...o, j])), [[]]);
+  for (const o of offsets) {
+    const starts = o.map((j, i) => j * win.dilation[i]);
+    const ends = starts.map((st, i) => st + win.stride[i] * (out[i] - 1) + 1);
+    const whole = starts.every((st, i) => st === 0 && ends[i] === padded[i]) && win.stride.every((st) => st === 1);
+    const slice = whole ? xs : g.node('Slice', [xs, g.int64(starts), g.int64(ends), g.int64(axes), g.int64(win.stride)], { name: `${name}_tap` });
+    const product = g.node('Gemm', [dyk, g.node('Reshape', [slice, g.int64([c, k])], { name: `${name}_tap_k` })], { name: `${name}_tap_grad`, attrs: { transB: 1 } });
+    taps.push(offsets.length === 1 ? product : g.node('Unsqueeze', [product, g.int64([2])], { name: `${name}_tap_axis` }));
+  }
+  const stacked = taps.length === 1 ? taps[0] : g.node('Concat', taps, { name: `${name}_taps`, attrs: { axis: 2 } });
+  return g.node('Reshape', [stacked, g.int64([m, c, ...win.kernel])], { name });
 }
 
 function weightGradBySwappedConv(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
