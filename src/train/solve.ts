@@ -54,11 +54,12 @@ export class DataNet {
     this.pending = first;
   }
 
-  static async open(source: NetSource, baseDir: string, seed: number): Promise<DataNet> {
+  /** `skip`: batches to pass over first (a resumed run), without decoding them. */
+  static async open(source: NetSource, baseDir: string, seed: number, skip = 0): Promise<DataNet> {
     const opts = { phase: source.phase, level: source.level, stages: source.stages, dialect: source.dialect, file: source.origin };
     let net = buildNet(source.param, opts);
     const layers = net.layers.filter((l) => l.def.source);
-    const sources = layers.map((l) => openDataLayer(l, net, { phase: source.phase, seed, baseDir }));
+    const sources = layers.map((l) => openDataLayer(l, net, { phase: source.phase, seed, baseDir, skip }));
     let first: Batch | undefined;
     if (layers.some((l) => l.tops.some((t) => !t.shape))) {
       first = await merge(sources);
@@ -96,11 +97,19 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
   const seed = given >= 0 ? given : (Date.now() & 0x7fffffff);
   if (given < 0) log.info('solver.cpp:48', `random_seed is not set: using ${seed} (set random_seed to repeat this run)`);
 
-  const trainData = await DataNet.open(solver.train, solver.baseDir, seed);
+  const testIter = (solver.message.test_iter as number[] | undefined) ?? [];
+  const testInterval = p.num('test_interval');
+  const testInit = p.bool('test_initialization');
+  const testsDue = (iter: number) => testInterval > 0 && iter % testInterval === 0 && (iter > 0 || testInit);
+  const resumed = opts.snapshot ? (opts.snapshot.endsWith('.h5') ? await readHdf5SolverState(opts.snapshot) : readSolverState(opts.snapshot)) : undefined;
+  // A resumed run reads on from where the uninterrupted run would be: iter x iter_size train batches, every test so far.
+  let testsSoFar = 0;
+  for (let i = 0; i < (resumed?.iter ?? 0); i++) if (testsDue(i)) testsSoFar++;
+  const trainData = await DataNet.open(solver.train, solver.baseDir, seed, (resumed?.iter ?? 0) * Math.max(1, p.num('iter_size')));
   const testData: DataNet[] = [];
   const engines: TrainingEngine[] = [];
   try {
-    for (const [i, t] of solver.tests.entries()) testData.push(await DataNet.open(t, solver.baseDir, seed + 1 + i));
+    for (const [i, t] of solver.tests.entries()) testData.push(await DataNet.open(t, solver.baseDir, seed + 1 + i, testsSoFar * testIter[i]));
     const net = trainData.net;
     log.info('solver.cpp:45', `Initializing solver from parameters: ${solver.path}`);
     log.info('net.cpp:58', `Initializing net from parameters: ${solver.train.origin} (phase TRAIN, ${net.layers.length} layers)`);
@@ -125,9 +134,7 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
       }
       return report;
     };
-    let resumed: ReturnType<typeof readSolverState> | undefined;
-    if (opts.snapshot) {
-      resumed = opts.snapshot.endsWith('.h5') ? await readHdf5SolverState(opts.snapshot) : readSolverState(opts.snapshot);
+    if (opts.snapshot && resumed) {
       if (!resumed.learnedNet) throw new CaffeToolError('the solver state names no model (learned_net)', { where: { file: opts.snapshot } });
       const model = learnedNetPath(opts.snapshot, resumed.learnedNet);
       log.info('solver.cpp:452', `Resuming from ${opts.snapshot} (iteration ${resumed.iter}, model ${model})`);
@@ -164,19 +171,6 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
       const e = await TrainingEngine.create(t.net, { device: opts.device, backward: 'none', values: new Map([...own, ...shared]), shareValues: true });
       engines.push(e);
       testEngines.push(e);
-    }
-
-    const testIter = (solver.message.test_iter as number[] | undefined) ?? [];
-    const testInterval = p.num('test_interval');
-    const testInit = p.bool('test_initialization');
-    const testsDue = (iter: number) => testInterval > 0 && iter % testInterval === 0 && (iter > 0 || testInit);
-    if (resumed) {
-      // Move the data to where an uninterrupted run would be: iter x iter_size train batches, every test so far.
-      const passes = resumed.iter * Math.max(1, p.num('iter_size'));
-      for (let i = 0; i < passes; i++) await trainData.next();
-      let tests = 0;
-      for (let i = 0; i < resumed.iter; i++) if (testsDue(i)) tests++;
-      for (const [k, t] of testData.entries()) for (let i = 0; i < tests * testIter[k]; i++) await t.next();
     }
 
     const run = new Run(solver, opts, engine, state, trainData, testData, testEngines, testIter, seed, opts.monitor ? new Monitor(watched) : undefined);
