@@ -182,3 +182,43 @@ describe('caffe-tool time --backward', () => {
     assert.match(r.stderr, /--backward times a Caffe net/);
   });
 });
+
+describe('caffe-tool train: training health', () => {
+  /** The digits LeNet with its net text changed by `edit`, and the solver's settings replaced. */
+  function variant(dir: string, edit: (net: string) => string, solver: Record<string, string>): string {
+    const net = join(dir, 'net.prototxt');
+    writeFileSync(net, edit(readFileSync(fixture('solve', 'digits_lenet_train_test.prototxt'), 'utf8')).replaceAll('"../data/', `"${fixture('data')}/`));
+    let text = readFileSync(fixture('solve', 'digits_lenet_solver.prototxt'), 'utf8')
+      .replace(/^net: ".*"$/m, `net: "${net}"`).replace(/^snapshot_prefix: ".*"$/m, `snapshot_prefix: "${join(dir, 'run')}"`);
+    for (const [k, v] of Object.entries(solver)) text = text.replace(new RegExp(`^${k}: .*$`, 'm'), `${k}: ${v}`);
+    const path = join(dir, 'solver.prototxt');
+    writeFileSync(path, text);
+    return path;
+  }
+
+  it('--monitor reports dead units per ReLU and warns, naming the layer, when all of them die', () => {
+    const dir = tempDir();
+    // A bias of -100 on ip1 kills every unit of relu1 from the start.
+    const solver = variant(dir, (t) => t.replace(/(name: "ip1"[\s\S]*?bias_filler \{ type: "constant")/, '$1 value: -100'), { max_iter: '40', test_interval: '1000', snapshot: '0' });
+    const r = run('train', '-solver', solver, '--monitor', '--log-json', join(dir, 'log.json'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\] {5}relu1: dead units 100\.0%, activation rms 0$/m);
+    assert.match(r.stderr, /\] {5}conv1\/0: weight norm [\d.e+-]+, \|grad\|\/\|weight\| [\d.e+-]+$/m);
+    assert.match(r.stderr, /^W\d{4} .*monitor\] Iteration 0: layer 'relu1': all its units output 0 over the last window \(dead ReLU\)$/m);
+    const monitor = readFileSync(join(dir, 'log.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.phase === 'monitor');
+    assert.deepEqual(monitor.map((e) => e.iter), [0, 20]);
+    assert.deepEqual(monitor[0].layers, [{ layer: 'relu1', dead: 1, rms: 0 }]);
+  });
+
+  it('a loss that turns NaN stops the run, names the iteration and the first layer that produced it, and snapshots', () => {
+    const dir = tempDir();
+    const solver = variant(dir, (t) => t, { base_lr: '1e30', max_iter: '50', test_interval: '1000', snapshot: '0', lr_policy: '"fixed"' });
+    const r = run('train', '-solver', solver);
+    assert.equal(r.code, 1, r.stderr);
+    const m = /caffe-tool: layer '(\w+)': the loss is (NaN|Infinity|-Infinity) at iteration (\d+): layer '\1' \((Convolution|Pooling|InnerProduct|ReLU|Dropout|SoftmaxWithLoss)\) is the first to output (NaN|Infinity|-Infinity)/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const iter = Number(m[3]);
+    assert.ok(iter >= 1 && iter < 50);
+    assert.ok(existsSync(join(dir, `run_iter_${iter}.caffemodel`)), 'the weights before the bad iteration are kept');
+  });
+});
