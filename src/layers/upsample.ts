@@ -87,8 +87,8 @@ export const upsample: LayerDef = {
 
 /**
  * SegNet's max-unpooling: a zero top, then top[n, c, mask[i]] = x[n, c, i] for every i of each plane, in order
- * (where two indices coincide the later one wins, as in Caffe's loop; ONNX Runtime's ScatterElements writes in
- * the same order). The mask holds plane-local indices h * W + w as floats, which is what the paired MAX Pooling
+ * (where two indices coincide the later one wins, as in Caffe's loop; ONNX Runtime's MaxUnpool and
+ * ScatterElements write in the same order). The mask holds plane-local indices h * W + w as floats, which is what the paired MAX Pooling
  * exports. An index past the output plane fails in both Caffe and ONNX Runtime.
  */
 function unpoolToOnnx(ctx: OnnxContext): void {
@@ -99,6 +99,17 @@ function unpoolToOnnx(ctx: OnnxContext): void {
   const mask = ctx.g.node('Cast', [ctx.x[1]], { attrs: { to: 7 }, name: `${ctx.name}_indices` });
   const indices = ctx.g.node('Reshape', [mask, planes], { name: `${ctx.name}_index_planes` });
   ctx.train?.save('indices', indices);
+  if (!ctx.dynamicBatch) {
+    // With the batch known, MaxUnpool does it in one pass (ScatterElements copies a zero tensor first): the indices
+    // made flat over N*C*OH*OW by each plane's offset; kernel and stride 1 make the inferred shape the input's,
+    // never more than the output shape given.
+    const offsets = ctx.g.initializer(`${ctx.name}_plane_offsets`, BigInt64Array.from({ length: n * c }, (_, i) => BigInt(i * oh * ow)), [n, c, 1]);
+    const flat = ctx.g.node('Reshape', [ctx.g.node('Add', [indices, offsets], { name: `${ctx.name}_flat` }), ctx.g.int64(ctx.inputs[0])], { name: `${ctx.name}_flat_shape` });
+    ctx.g.node('MaxUnpool', [ctx.x[0], flat, ctx.g.int64([n, c, oh, ow])], {
+      outputs: ctx.y, name: ctx.name, attrs: { kernel_shape: [1, 1], strides: [1, 1] },
+    });
+    return;
+  }
   let shape: string;
   if (!ctx.dynamicBatch) shape = ctx.g.int64([n, c, oh * ow]);
   else {
