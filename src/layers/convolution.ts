@@ -1,4 +1,5 @@
 // Convolution: weights [num_output, C/group, k...], bias [num_output].
+import { zeros } from './broadcast-grad.js';
 import { convAttrs, convGeometry, convOutSize } from './conv-geometry.js';
 import { biasGrad, convDataGrad, convWeightGrad, sumGrads } from './conv-grad.js';
 import { count } from './shape.js';
@@ -45,7 +46,7 @@ export const convolution: LayerDef = {
       const dy = ctx.dy[i];
       const [input, output] = [ctx.inputs[i], ctx.outputs[i]];
       if (!dy) {
-        if (ctx.needDx[i]) out.dx![i] = ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(input)], { name: `${ctx.name}_dx${i}_zero` });
+        if (ctx.needDx[i]) out.dx![i] = zeros(ctx, input);
         return;
       }
       if (ctx.needDx[i]) out.dx![i] = convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, input, output);

@@ -1,6 +1,7 @@
 // Crop: the first bottom cut to the size of the second on every axis from `axis` (default 2) on, starting at
 // `offset` (one value for all cropped axes, or one per cropped axis; default 0).
 import { CaffeToolError } from '../errors.js';
+import { zeros } from './broadcast-grad.js';
 import { canonicalAxis } from './shape.js';
 import type { LayerDef } from './types.js';
 
@@ -72,7 +73,7 @@ export const crop: LayerDef = {
     const dx = [...before, ...after].some((v) => v !== 0)
       ? ctx.g.node('Pad', [dy, ctx.g.int64([...before, ...after])], { name: `${ctx.name}_dx` })
       : dy;
-    const dLike = ctx.needDx[1] ? ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(like)], { name: `${ctx.name}_dlike` }) : undefined;
+    const dLike = ctx.needDx[1] ? zeros(ctx, like) : undefined;
     return { dx: [ctx.needDx[0] ? dx : undefined, dLike] };
   },
 };

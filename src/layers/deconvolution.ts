@@ -1,6 +1,7 @@
 // Deconvolution (transposed convolution): out = s(in-1) + d(k-1)+1 - 2p per spatial axis;
 // weights [C_in, num_output/group, k...] (in and out swapped against Convolution), bias [num_output].
 import { CaffeToolError } from '../errors.js';
+import { zeros } from './broadcast-grad.js';
 import { convAttrs, convGeometry, deconvOutSize } from './conv-geometry.js';
 import { biasGrad, convWeightGrad, sumGrads } from './conv-grad.js';
 import { count, formatShape } from './shape.js';
@@ -56,7 +57,7 @@ export const deconvolution: LayerDef = {
       const dy = ctx.dy[i];
       const [input, output] = [ctx.inputs[i], ctx.outputs[i]];
       if (!dy) {
-        if (ctx.needDx[i]) out.dx![i] = ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(input)], { name: `${ctx.name}_dx${i}_zero` });
+        if (ctx.needDx[i]) out.dx![i] = zeros(ctx, input);
         return;
       }
       if (ctx.needDx[i]) out.dx![i] = ctx.g.node('Conv', [dy, ctx.weight(0)], { name: `${ctx.name}_dx${i}`, attrs: convAttrs(g) });

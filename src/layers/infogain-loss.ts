@@ -6,6 +6,7 @@
 import { CaffeToolError } from '../errors.js';
 import { blobData } from '../io/blob.js';
 import { readCaffeFile } from '../io/files.js';
+import { zeros } from './broadcast-grad.js';
 import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
 import { canonicalAxis, count, formatShape } from './shape.js';
 import type { LayerContext, LayerDef, OnnxContext } from './types.js';
@@ -84,7 +85,7 @@ export const infogainLoss: LayerDef = {
     refuseLabelGradient(ctx);
     if (!ctx.needDx[0]) return {};
     const scores = ctx.inputs[0];
-    if (!ctx.dy[0]) return { dx: [g.node('Expand', [g.float32([0], []), g.int64(scores)], { name: `${ctx.name}_dx_zero` })] };
+    if (!ctx.dy[0]) return { dx: [zeros(ctx, scores)] };
     const rows = ctx.saved('rows');
     const rowSum = g.node('ReduceSum', [rows, g.int64([1])], { attrs: { keepdims: 1 }, name: `${ctx.name}_row_sum` });
     let diff = g.node('Sub', [g.node('Mul', [ctx.saved('prob'), rowSum], { name: `${ctx.name}_p_rowsum` }), rows], { name: `${ctx.name}_diff` });

@@ -3,6 +3,7 @@
 // shrink_factor only: (H_eff-1)/s + 1; zoom_factor only: H_eff + (H_eff-1)(z-1); height and width;
 // both factors: shrink then zoom; else the size of a second bottom.
 import { CaffeToolError } from '../errors.js';
+import { zeros } from './broadcast-grad.js';
 import { forkParam } from './fork-param.js';
 import { legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
@@ -112,7 +113,7 @@ export const interp: LayerDef = {
     }
     if (input.length !== 4) dx = ctx.g.node('Reshape', [dx, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
     // A bottom that only gives the size gets no gradient (Caffe's backward writes bottom[0] only): zeros if asked.
-    const others = ctx.inputs.slice(1).map((shape, i) => (ctx.needDx[i + 1] ? ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(shape)], { name: `${ctx.name}_dsize${i + 1}` }) : undefined));
+    const others = ctx.inputs.slice(1).map((shape, i) => (ctx.needDx[i + 1] ? zeros(ctx, shape) : undefined));
     return { dx: [dx, ...others] };
   },
 };

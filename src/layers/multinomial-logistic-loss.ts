@@ -2,6 +2,7 @@
 // one value per item (N, or N x 1 x 1 x 1). The loss top is a scalar (shape []). Probabilities are clamped at
 // Caffe's kLOG_THRESHOLD (1e-20), in the gradient too.
 import { CaffeToolError } from '../errors.js';
+import { zeros } from './broadcast-grad.js';
 import { integerLabels, lossTop, refuseLabelGradient } from './loss-layer.js';
 import { count, formatShape, legacyShape } from './shape.js';
 import type { LayerDef } from './types.js';
@@ -39,8 +40,7 @@ export const multinomialLogisticLoss: LayerDef = {
     const [num, dim] = [ctx.inputs[0][0], count(ctx.inputs[0], 1)];
     const scale = g.node('Mul', [ctx.dy[0]!, g.float32([-1 / num], [])], { name: `${ctx.name}_scale` });
     const at = g.node('Div', [scale, ctx.saved('picked')], { name: `${ctx.name}_at_label` });
-    const zeros = g.node('Expand', [g.float32([0], []), g.int64([num, dim])], { name: `${ctx.name}_zeros` });
-    const dx = g.node('ScatterElements', [zeros, ctx.saved('index'), at], { attrs: { axis: 1 }, name: `${ctx.name}_dx_2d` });
+        const dx = g.node('ScatterElements', [zeros(ctx, [num, dim]), ctx.saved('index'), at], { attrs: { axis: 1 }, name: `${ctx.name}_dx_2d` });
     return { dx: [g.node('Reshape', [dx, g.int64(ctx.inputs[0])], { name: `${ctx.name}_dx` })] };
   },
 };

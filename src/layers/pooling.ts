@@ -2,6 +2,7 @@
 // that would start in the padding; global pooling takes the whole plane. A MAX pool may have a second top,
 // the argmax mask SegNet's Upsample reads.
 import { CaffeToolError } from '../errors.js';
+import { zeros } from './broadcast-grad.js';
 import type { Params } from './params.js';
 import type { LayerDef, OnnxContext, Shape } from './types.js';
 
@@ -77,7 +78,7 @@ export const pooling: LayerDef = {
     const input = ctx.inputs[0];
     // Caffe's backward reads the first top's gradient only; the mask top passes none.
     const dy = ctx.dy[0];
-    if (!dy) return { dx: [ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(input)], { name: `${ctx.name}_dx_zero` })] };
+    if (!dy) return { dx: [zeros(ctx, input)] };
     return { dx: [poolingGrad(ctx, g, input, ctx.outputs[0], dy, g.method === 'MAX' ? ctx.saved('indices') : undefined)] };
   },
 };
@@ -97,9 +98,9 @@ export function poolingGrad(ctx: Pick<OnnxContext, 'g' | 'name'>, g: PoolGeometr
     }
     // Overlapping windows can share an argmax: their gradients add up (Caffe's +=).
     const flat = ctx.g.int64([-1]);
-    const zeros = ctx.g.node('ConstantOfShape', [ctx.g.int64([input.reduce((a, b) => a * b, 1)])], { name: `${ctx.name}_dx_zeros` });
+    const empty = ctx.g.node('ConstantOfShape', [ctx.g.int64([input.reduce((a, b) => a * b, 1)])], { name: `${ctx.name}_dx_zeros` });
     const sum = ctx.g.node('ScatterElements', [
-      zeros,
+      empty,
       ctx.g.node('Reshape', [indices!, flat], { name: `${ctx.name}_indices_flat` }),
       ctx.g.node('Reshape', [dy, flat], { name: `${ctx.name}_dy_flat` }),
     ], { name: `${ctx.name}_dx_flat`, attrs: { axis: 0, reduction: 'add' } });

@@ -5,6 +5,7 @@
 // as both forks count them. It is never below 1, as in BVLC; SegNet divides by the bare count (NaN when a batch has
 // every label ignored).
 import { CaffeToolError } from '../errors.js';
+import { zeros } from './broadcast-grad.js';
 import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
 import { canonicalAxis, count, legacyShape } from './shape.js';
 import type { LayerContext, LayerDef, OnnxContext } from './types.js';
@@ -79,7 +80,7 @@ export const softmaxWithLoss: LayerDef = {
     refuseLabelGradient(ctx);
     if (!ctx.needDx[0]) return {};
     const scores = ctx.inputs[0];
-    if (!ctx.dy[0]) return { dx: [g.node('Expand', [g.float32([0], []), g.int64(scores)], { name: `${ctx.name}_dx_zero` })] };
+    if (!ctx.dy[0]) return { dx: [zeros(ctx, scores)] };
     const minusOne = g.node('Sub', [ctx.saved('picked'), g.float32([1], [])], { name: `${ctx.name}_picked_minus_one` });
     const diff = g.node('ScatterElements', [ctx.saved('prob'), ctx.saved('index'), minusOne], { attrs: { axis: 1 }, name: `${ctx.name}_p_minus_onehot` });
     let scale = lossScale(ctx);

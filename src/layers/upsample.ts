@@ -2,6 +2,7 @@
 // 4-D shape, output upsample_h x upsample_w, or H*scale_h - pad_out_h by W*scale_w - pad_out_w. With one
 // bottom, the nearest-neighbour Upsample of YOLO-style ports: the last two axes times `scale`.
 import { CaffeToolError } from '../errors.js';
+import { zeros } from './broadcast-grad.js';
 import { forkParam } from './fork-param.js';
 import type { Params } from './params.js';
 import { formatShape } from './shape.js';
@@ -73,7 +74,7 @@ export const upsample: LayerDef = {
       const planes = ctx.g.node('Reshape', [dy, ctx.g.int64([input[0], input[1], oh * ow])], { name: `${ctx.name}_dy_planes` });
       const gathered = ctx.g.node('GatherElements', [planes, ctx.saved('indices')], { name: `${ctx.name}_dx_planes`, attrs: { axis: 2 } });
       const dx = ctx.g.node('Reshape', [gathered, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
-      const mask = ctx.needDx[1] ? ctx.g.node('Expand', [ctx.g.float32([0], []), ctx.g.int64(ctx.inputs[1])], { name: `${ctx.name}_dmask` }) : undefined;
+      const mask = ctx.needDx[1] ? zeros(ctx, ctx.inputs[1]) : undefined;
       return { dx: [dx, mask] };
     }
     // Nearest neighbour: every input value feeds a scale x scale block, whose gradients add up.
