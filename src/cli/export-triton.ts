@@ -4,10 +4,8 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_OPSET, exportOnnx } from '../convert/to-onnx.js';
-import {
-  checkModelName, configDims, hasOpenBatch, tritonDataType, writeTritonModel, type InstanceKind, type TritonTensor,
-} from '../convert/triton.js';
-import { CaffeToolError, usageError } from '../errors.js';
+import { checkModelName, tritonConfig, writeTritonModel, type InstanceKind, type TritonTensor } from '../convert/triton.js';
+import { usageError } from '../errors.js';
 import { loadNet, loadWeights } from '../net/load.js';
 import { createSession } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
@@ -72,21 +70,10 @@ export function register(program: Command): void {
 
       // ONNX Runtime reads the model as Triton's onnxruntime backend will, and infers the output shapes.
       const session = await createSession(onnx);
-      const meta = [...session.inputMetadata, ...session.outputMetadata];
-      for (const m of meta) if (!m.isTensor) throw new CaffeToolError(`'${m.name}' is not a tensor; Triton's config cannot declare it`);
-      const tensors = meta as { name: string; type: string; shape: readonly (number | string)[] }[];
-      const batched = maxBatch > 0 && tensors.every((t) => hasOpenBatch(t.shape));
-      if (maxBatch > 0 && !batched) {
-        const fixed = tensors.filter((t) => !hasOpenBatch(t.shape)).map((t) => `${t.name} ${t.shape.join('x')}`);
-        notice(`the model has a fixed batch (${fixed.join(', ')}): max_batch_size 0, so Triton will not batch; export with --dynamic-batch to let it`);
-      }
-      const toTriton = (t: (typeof tensors)[number]): TritonTensor => ({ name: t.name, dataType: tritonDataType(t.type, t.name), dims: configDims(t.shape, batched) });
-      const config = {
-        name, maxBatch: batched ? maxBatch : 0,
-        inputs: tensors.slice(0, session.inputMetadata.length).map(toTriton),
-        outputs: tensors.slice(session.inputMetadata.length).map(toTriton),
-        instances: { count: instances, kind }, maxQueueDelayUs: delayMs === undefined ? undefined : Math.round(delayMs * 1000),
-      };
+      const { config, fixed } = tritonConfig(session.inputMetadata, session.outputMetadata, {
+        name, maxBatch, instances: { count: instances, kind }, maxQueueDelayUs: delayMs === undefined ? undefined : Math.round(delayMs * 1000),
+      });
+      if (fixed.length) notice(`the model has a fixed batch (${fixed.join(', ')}): max_batch_size 0, so Triton will not batch; export with --dynamic-batch to let it`);
       await session.release();
       const folder = writeTritonModel(opts.output, config, onnx, { force: opts.force, inputs: [opts.model, opts.weights, opts.onnx].filter((p): p is string => !!p) });
       const list = (ts: TritonTensor[]) => ts.map((t) => `${t.name} [${t.dims.join(', ')}]`).join(', ');

@@ -35,7 +35,7 @@ const DATA_TYPES: Record<string, string> = {
   int8: 'TYPE_INT8', int16: 'TYPE_INT16', int32: 'TYPE_INT32', int64: 'TYPE_INT64', string: 'TYPE_STRING',
 };
 
-export function tritonDataType(ortType: string, tensor: string): string {
+function tritonDataType(ortType: string, tensor: string): string {
   const t = DATA_TYPES[ortType];
   if (!t) throw new CaffeToolError(`'${tensor}' holds ${ortType}, which Triton has no data type for`);
   return t;
@@ -49,6 +49,43 @@ export function hasOpenBatch(shape: readonly (number | string)[]): boolean {
 /** The dims the config declares for a model's shape: without the batch axis when batching; open axes as -1. */
 export function configDims(shape: readonly (number | string)[], batched: boolean): number[] {
   return (batched ? shape.slice(1) : shape).map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+}
+
+/** A model's input or output as ONNX Runtime describes it (its session's inputMetadata/outputMetadata). */
+export interface OnnxValueMeta {
+  name: string;
+  isTensor: boolean;
+  type?: string;
+  shape?: readonly (number | string)[];
+}
+
+export interface TritonConfigOptions {
+  name: string;
+  /** max_batch_size asked for; 0 when the model has a fixed batch. */
+  maxBatch: number;
+  instances: { count: number; kind: InstanceKind };
+  maxQueueDelayUs?: number;
+}
+
+/**
+ * The config for a model with these inputs and outputs. It batches only when every tensor's first axis is
+ * open; `fixed` names the tensors that kept it from batching when a batch was asked for.
+ */
+export function tritonConfig(inputs: readonly OnnxValueMeta[], outputs: readonly OnnxValueMeta[], o: TritonConfigOptions): { config: TritonConfig; fixed: string[] } {
+  const tensors = [...inputs, ...outputs].map((m) => {
+    if (!m.isTensor) throw new CaffeToolError(`'${m.name}' is not a tensor; Triton's config cannot declare it`);
+    return { name: m.name, type: m.type ?? '', shape: m.shape ?? [] };
+  });
+  const batched = o.maxBatch > 0 && tensors.every((t) => hasOpenBatch(t.shape));
+  const fixed = o.maxBatch > 0 && !batched ? tensors.filter((t) => !hasOpenBatch(t.shape)).map((t) => `${t.name} ${t.shape.join('x')}`) : [];
+  const toTriton = (t: (typeof tensors)[number]): TritonTensor => ({ name: t.name, dataType: tritonDataType(t.type, t.name), dims: configDims(t.shape, batched) });
+  const config = {
+    name: o.name, maxBatch: batched ? o.maxBatch : 0,
+    inputs: tensors.slice(0, inputs.length).map(toTriton),
+    outputs: tensors.slice(inputs.length).map(toTriton),
+    instances: o.instances, maxQueueDelayUs: o.maxQueueDelayUs,
+  };
+  return { config, fixed };
 }
 
 export function tritonConfigText(c: TritonConfig): string {
