@@ -2,11 +2,10 @@
 // lines, as Caffe and caffe-tool train write them) or caffe-tool train --log-json; --csv writes parse_log.py's tables.
 import type { Command } from 'commander';
 import { basename, extname } from 'node:path';
-import sharp from 'sharp';
-import { CaffeToolError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { writeAll, writeAtomic } from '../io/atomic.js';
 import { readLog, tableCsv } from '../train/log-parse.js';
-import { renderSvg, type XAxis } from '../train/plot.js';
+import { renderFigure, type XAxis } from '../train/plot.js';
 import { refuseOverwrite } from './common.js';
 
 interface Options {
@@ -34,18 +33,9 @@ export function register(program: Command): void {
       const log = readLog(logPath);
       const lines = [`${logPath}: ${log.format === 'json' ? 'caffe-tool --log-json' : 'Caffe log'}: ${describe(log.train, 'train rows')}, ${describe(log.test, 'tests')}, ${log.lr.length} learning rates`];
       if (opts.output) {
-        const svg = renderSvg(log, { x: opts.x as XAxis, title: basename(logPath) });
-        let bytes: Uint8Array = Buffer.from(svg);
-        if (format === '.png') {
-          try {
-            bytes = await sharp(Buffer.from(svg)).png().toBuffer();
-          } catch (e) {
-            throw new CaffeToolError(`cannot render the PNG: ${(e as Error).message}`, { cause: e, hint: 'write an .svg instead' });
-          }
-        }
+        const { bytes, width, height } = await renderFigure(log, { x: opts.x as XAxis, title: basename(logPath), format: format === '.png' ? 'png' : 'svg' });
         writeAtomic(opts.output, (fd) => writeAll(fd, bytes));
-        const size = /width="(\d+)" height="(\d+)"/.exec(svg)!;
-        lines.push(`wrote ${opts.output} (${size[1]}x${size[2]})`);
+        lines.push(`wrote ${opts.output} (${width}x${height})`);
       }
       if (csvPaths) {
         const tables = [log.train, log.test];

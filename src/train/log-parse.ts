@@ -217,11 +217,17 @@ function parseJsonLines(lines: string[]): ParsedLog {
   return { format: 'json', train, test, lr: lrs };
 }
 
+/** The output names of a table's rows, in the order they first appear. */
+export function outputNames(rows: LogRow[]): string[] {
+  const names: string[] = [];
+  for (const row of rows) for (const name of row.outputs.keys()) if (!names.includes(name)) names.push(name);
+  return names;
+}
+
 /** A table as parse_log.py writes it: NumIters, Seconds, LearningRate, then the outputs; numbers as Python prints
  * floats, excel dialect (CRLF line ends). */
 export function tableCsv(rows: LogRow[]): string {
-  const names: string[] = [];
-  for (const row of rows) for (const name of row.outputs.keys()) if (!names.includes(name)) names.push(name);
+  const names = outputNames(rows);
   const cell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const lines = [['NumIters', 'Seconds', 'LearningRate', ...names].map(cell).join(',')];
   for (const row of rows) {

@@ -1,11 +1,14 @@
-// The training curves as one SVG figure, drawn here without a charting library: stacked panels sharing the x
-// axis (iterations or seconds): train loss (raw points and a smoothed line), test outputs (accuracy on the left
-// axis, losses on the right one), learning rate (log scale when it spans a decade or more).
-import type { LogRow, LrPoint, ParsedLog } from './log-parse.js';
+// The training curves as one SVG figure (or a PNG of it, by sharp), drawn here without a charting library:
+// stacked panels sharing the x axis (iterations or seconds): train loss (raw points and a smoothed line), test
+// outputs (accuracy on the left axis, losses on the right one), learning rate (log scale when it spans a decade
+// or more).
+import sharp from 'sharp';
+import { CaffeToolError } from '../errors.js';
+import { type LogRow, type LrPoint, outputNames, type ParsedLog } from './log-parse.js';
 
 export type XAxis = 'iter' | 'seconds';
 
-export const FIGURE_WIDTH = 1000;
+const FIGURE_WIDTH = 1000;
 const PANEL_HEIGHT = 290; // plot area plus its title and tick labels
 const PLOT_HEIGHT = 220;
 const TOP = 64;
@@ -93,12 +96,6 @@ export function panels(log: ParsedLog, x: XAxis): Panel[] {
   return out;
 }
 
-function outputNames(rows: LogRow[]): string[] {
-  const names: string[] = [];
-  for (const row of rows) for (const name of row.outputs.keys()) if (!names.includes(name)) names.push(name);
-  return names;
-}
-
 function rowsPoints(rows: LogRow[], name: string, at: (r: LogRow) => number): Point[] {
   return rows.filter((r) => r.outputs.has(name)).map((r) => ({ x: at(r), y: r.outputs.get(name)! })).filter((p) => Number.isFinite(p.y));
 }
@@ -117,15 +114,21 @@ export function smooth(points: Point[]): Point[] {
   });
 }
 
-/** The SVG figure's height for a number of panels. */
-export function figureHeight(panelCount: number): number {
-  return TOP + panelCount * PANEL_HEIGHT + BOTTOM;
+/** The figure as SVG text or a PNG rendered from it, with its size in pixels. */
+export async function renderFigure(log: ParsedLog, opts: { x: XAxis; title: string; format: 'svg' | 'png' }): Promise<{ bytes: Uint8Array; width: number; height: number }> {
+  const ps = panels(log, opts.x);
+  const [width, height] = [FIGURE_WIDTH, TOP + ps.length * PANEL_HEIGHT + BOTTOM];
+  const svg = Buffer.from(renderSvg(log, ps, { ...opts, width, height }));
+  if (opts.format === 'svg') return { bytes: svg, width, height };
+  try {
+    return { bytes: await sharp(svg).png().toBuffer(), width, height };
+  } catch (e) {
+    throw new CaffeToolError(`cannot render the PNG: ${(e as Error).message}`, { cause: e, hint: 'write an .svg instead' });
+  }
 }
 
-export function renderSvg(log: ParsedLog, opts: { x: XAxis; title: string }): string {
-  const ps = panels(log, opts.x);
-  const width = FIGURE_WIDTH;
-  const height = figureHeight(ps.length);
+function renderSvg(log: ParsedLog, ps: Panel[], opts: { x: XAxis; title: string; width: number; height: number }): string {
+  const { width, height } = opts;
   const xs = ps.flatMap((p) => p.series.flatMap((s) => s.points.map((q) => q.x)));
   // Start at 0 unless the log starts far from it (a resumed run).
   const [xMin, xMax] = [Math.min(...xs), Math.max(...xs)];
