@@ -96,7 +96,6 @@ function unpoolToOnnx(ctx: OnnxContext): void {
   const [n, c] = ctx.inputs[0];
   const [, , oh, ow] = ctx.outputs[0];
   const planes = ctx.g.int64([0, 0, -1]);
-  const data = ctx.g.node('Reshape', [ctx.x[0], planes], { name: `${ctx.name}_planes` });
   const mask = ctx.g.node('Cast', [ctx.x[1]], { attrs: { to: 7 }, name: `${ctx.name}_indices` });
   const indices = ctx.g.node('Reshape', [mask, planes], { name: `${ctx.name}_index_planes` });
   ctx.train?.save('indices', indices);
@@ -111,15 +110,13 @@ function unpoolToOnnx(ctx: OnnxContext): void {
     });
     return;
   }
-  let shape: string;
-  if (!ctx.dynamicBatch) shape = ctx.g.int64([n, c, oh * ow]);
-  else {
-    const nc = ctx.g.opset >= 15
-      ? ctx.g.node('Shape', [ctx.x[0]], { attrs: { start: 0, end: 2 }, name: `${ctx.name}_nc` })
-      : ctx.g.node('Slice', [ctx.g.node('Shape', [ctx.x[0]], { name: `${ctx.name}_shape` }), ctx.g.int64([0]), ctx.g.int64([2])], { name: `${ctx.name}_nc` });
-    shape = ctx.g.node('Concat', [nc, ctx.g.int64([oh * ow])], { attrs: { axis: 0 }, name: `${ctx.name}_zeros_shape` });
-  }
-  const zeros = ctx.g.node('ConstantOfShape', [shape], { name: `${ctx.name}_zeros` });
-  const scattered = ctx.g.node('ScatterElements', [zeros, indices, data], { attrs: { axis: 2 }, name: ctx.name });
+  // A dynamic batch: ScatterElements into zeros of the runtime [N, C, OH*OW].
+  const nc = ctx.g.opset >= 15
+    ? ctx.g.node('Shape', [ctx.x[0]], { attrs: { start: 0, end: 2 }, name: `${ctx.name}_nc` })
+    : ctx.g.node('Slice', [ctx.g.node('Shape', [ctx.x[0]], { name: `${ctx.name}_shape` }), ctx.g.int64([0]), ctx.g.int64([2])], { name: `${ctx.name}_nc` });
+  const shape = ctx.g.node('Concat', [nc, ctx.g.int64([oh * ow])], { attrs: { axis: 0 }, name: `${ctx.name}_zeros_shape` });
+  const empty = ctx.g.node('ConstantOfShape', [shape], { name: `${ctx.name}_zeros` });
+  const data = ctx.g.node('Reshape', [ctx.x[0], planes], { name: `${ctx.name}_planes` });
+  const scattered = ctx.g.node('ScatterElements', [empty, indices, data], { attrs: { axis: 2 }, name: ctx.name });
   ctx.g.node('Reshape', [scattered, ctx.g.int64([0, 0, oh, ow])], { outputs: ctx.y, name: `${ctx.name}_reshape` });
 }
