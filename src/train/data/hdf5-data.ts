@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CaffeToolError } from '../../errors.js';
 import { h5wasm } from '../../io/hdf5.js';
+import { count } from '../../layers/shape.js';
 import type { LayerInput } from './index.js';
 import { type Batch, Serial, shuffle } from './source.js';
 
@@ -89,8 +90,6 @@ export function openHdf5Data(input: LayerInput): Serial {
   };
   return new Serial(produce);
 }
-
-const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
 async function readH5(path: string, tops: string[], where: { file: string; layer: string }): Promise<Loaded> {
   const h5 = await h5wasm();

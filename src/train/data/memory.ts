@@ -3,6 +3,7 @@
 // applied once, any other again for every batch).
 import { CaffeToolError } from '../../errors.js';
 import type { Message } from '../../io/message.js';
+import { count } from '../../layers/shape.js';
 import { fill } from '../../surgery/fillers.js';
 import type { LayerInput } from './index.js';
 import { type Batch, type BatchSource, Serial } from './source.js';
@@ -61,7 +62,7 @@ export function openMemory(input: LayerInput, shapes: number[][]): BatchSource {
     if (generation !== seen) [seen, pos] = [generation, 0];
     const out: Batch = {};
     layer.tops.forEach((top, k) => {
-      const per = shapes[k].slice(1).reduce((a, b) => a * b, 1);
+      const per = count(shapes[k], 1);
       if (arrays[k].data.length !== n * per) {
         throw new CaffeToolError(`top '${top}' is ${shapes[k].join('x')} per batch, so ${n} items need ${n * per} values, and ${arrays[k].data.length} were handed over`, { where: { layer: layer.name } });
       }
