@@ -48,9 +48,7 @@ function tooLarge(size: number, max: number, partial = false): HttpError {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(text.length), ...headers });
-  res.end(text);
+  sendBytes(res, status, 'application/json', JSON.stringify(body), headers);
 }
 
 export function sendBytes(res: ServerResponse, status: number, type: string, bytes: Uint8Array | string, headers: Record<string, string> = {}): void {
