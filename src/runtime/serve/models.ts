@@ -16,6 +16,12 @@ export interface ModelSource {
   onnx?: string;
 }
 
+/** A model to serve, with what the command line adds to it: class names, and preprocessing over the net's. */
+export interface ServedSource extends ModelSource {
+  labels?: string[];
+  preprocess?: Partial<Preprocess>;
+}
+
 export interface TensorMeta {
   name: string;
   /** -1 where the size is not fixed (the batch axis of a dynamic-batch model). */
@@ -68,7 +74,7 @@ export function modelName(source: ModelSource): string {
   return name || 'model';
 }
 
-export async function loadServedModel(source: ModelSource, opts: LoadOptions): Promise<ServedModel> {
+export async function loadServedModel(source: ServedSource, opts: LoadOptions): Promise<ServedModel> {
   const name = modelName(source);
   const ready = await openModel({
     model: source.model, weights: source.weights, onnx: source.onnx, device: opts.device, inputs: opts.shapes, dynamicBatch: true, notice: opts.notice,
@@ -102,7 +108,7 @@ export async function loadServedModel(source: ModelSource, opts: LoadOptions): P
     onQueueDepth: (depth) => opts.onQueueDepth?.(name, depth),
   });
   return {
-    name, version: '1', inputs, outputs, dynamicBatch, task, preprocess: ready.preprocess, batcher,
+    name, version: '1', inputs, outputs, dynamicBatch, task, preprocess: { ...ready.preprocess, ...source.preprocess }, labels: source.labels, batcher,
     release: () => session.release(),
   };
 }

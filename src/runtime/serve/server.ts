@@ -4,18 +4,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { usageError } from '../../errors.js';
-import type { Preprocess } from '../preprocess.js';
 import type { Device } from '../session.js';
 import { QueueFullError } from './batcher.js';
 import { classifyImage, parseTop } from './classify.js';
 import { HttpError, readBody, sendBytes, sendJson } from './http.js';
 import { METRICS_CONTENT_TYPE, ServeMetrics } from './metrics.js';
-import { loadServedModel, type ModelSource, type ServedModel } from './models.js';
+import { loadServedModel, type ServedModel, type ServedSource } from './models.js';
 import { renderPage } from './page.js';
 import { EXTENSIONS, inferResponse, modelMetadata, parseInferRequest, SERVER_NAME } from './protocol.js';
 
 export interface ServeOptions {
-  models: (ModelSource & { labels?: string[]; preprocess?: Partial<Preprocess> })[];
+  models: ServedSource[];
   host?: string;
   /** 0 picks a free port; the handle's url says which. */
   port?: number;
@@ -63,8 +62,6 @@ export async function startServer(options: ServeOptions): Promise<ServerHandle> 
         await m.release();
         throw usageError(`two models are named '${m.name}': give each its own name`);
       }
-      m.labels = source.labels;
-      m.preprocess = { ...m.preprocess, ...source.preprocess };
       models.set(m.name, m);
       metrics.queueDepth.set({ model: m.name }, 0);
     }
