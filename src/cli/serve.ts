@@ -58,7 +58,8 @@ export function register(program: Command): void {
     .option('--resize <H,W>', 'resize images to this size, then center-crop to the input')
     .option('--shape <name=N,C,H,W...>', 'input shapes for the Caffe nets')
     .action(async (opts: Options) => {
-      const sources = modelSources(opts);
+      // Named once here: a Caffe net's name is read from its prototxt.
+      const sources = modelSources(opts).map((s) => ({ ...s, name: modelName(s) }));
       const labels = labelsFor(opts.labels, sources);
       const preprocess = preprocessFlags(opts);
       const handle = await startServer({
@@ -119,8 +120,8 @@ function modelSources(opts: Options): ModelSource[] {
 }
 
 /** Each source's labels: NAME=FILE for that model, a plain FILE for every model. */
-function labelsFor(flags: string[], sources: ModelSource[]): (string[] | undefined)[] {
-  const names = sources.map((s) => modelName(s));
+function labelsFor(flags: string[], sources: { name: string }[]): (string[] | undefined)[] {
+  const names = sources.map((s) => s.name);
   let every: string[] | undefined;
   const byName = new Map<string, string[]>();
   for (const flag of flags) {
