@@ -41,8 +41,12 @@ export function loadNet(path: string, opts: LoadOptions = {}): LoadedNet {
   return { net, param: message, file: path };
 }
 
+/** A .caffemodel's NetParameter (upgraded in memory when old), to attach to one net or several. */
+export function readWeightsParam(path: string, opts: { dialect?: Dialect; notice?: (m: string) => void } = {}): Message {
+  return readNetParam(path, { ...opts, encoding: 'binary' }).message;
+}
+
 /** Attach a .caffemodel's blobs to a net by layer name. */
 export function loadWeights(net: Net, path: string, opts: { dialect?: Dialect; notice?: (m: string) => void } = {}): WeightsReport {
-  const { message } = readNetParam(path, { ...opts, encoding: 'binary' });
-  return attachWeights(net, message, path);
+  return attachWeights(net, readWeightsParam(path, opts), path);
 }

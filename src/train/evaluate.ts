@@ -3,11 +3,9 @@
 // the arg-max class with the label: per-class IoU and their mean.
 import { CaffeToolError } from '../errors.js';
 import type { Net, NetLayer } from '../net/net.js';
-import { loadWeights } from '../net/load.js';
-import { blobData } from '../io/blob.js';
 import type { Device } from '../runtime/session.js';
 import { TrainingEngine } from './engine.js';
-import { initialValues } from './init.js';
+import { initialValues, readWeights } from './init.js';
 import { netParams } from './params.js';
 import type { NetSource } from './solver-file.js';
 import { DataNet } from './solve.js';
@@ -46,9 +44,8 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
   let engine: TrainingEngine | undefined;
   try {
     const net = data.net;
+    const report = (await readWeights(opts.weights))(net);
     const values = initialValues(net, netParams(net).owned, opts.seed ?? 1);
-    const report = loadWeights(net, opts.weights);
-    for (const name of report.copied) (net.layer(name)!.weights ?? []).forEach((b, i) => values.set(`${name}/${i}`, blobData(b)));
     if (report.missing.length) {
       throw new CaffeToolError(`the weights have no blobs for ${report.missing.join(', ')}`, { where: { file: opts.weights }, hint: 'test a net with the weights it was trained with' });
     }

@@ -7,6 +7,18 @@ import type { Net } from '../net/net.js';
 import { fill, fillerFor, Rng } from '../surgery/fillers.js';
 import { CaffeToolError } from '../errors.js';
 import type { OwnedParam } from './params.js';
+import { readWeightsParam } from '../net/load.js';
+import { attachWeights, type WeightsReport } from '../net/weights.js';
+import { readHdf5WeightsParam } from './snapshot-hdf5.js';
+
+/**
+ * A weights file read once, to attach to any net by layer name (Caffe's CopyTrainedLayersFrom: HDF5 by the .h5
+ * extension, else a binary NetParameter); initialValues then takes the attached blobs over the fillers.
+ */
+export async function readWeights(file: string, notice?: (m: string) => void): Promise<(net: Net) => WeightsReport> {
+  const message = file.endsWith('.h5') ? await readHdf5WeightsParam(file) : readWeightsParam(file, { notice });
+  return (net) => attachWeights(net, message, file);
+}
 
 /** Values by param key (`layer/i`), for TrainingEngine's `values`; `params` in net order (netParams' owned). */
 export function initialValues(net: Net, params: OwnedParam[], seed: number): Map<string, Float32Array> {

@@ -6,6 +6,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CaffeToolError } from '../errors.js';
 import { h5wasm } from '../io/hdf5.js';
+import type { Message } from '../io/message.js';
 import type { Net } from '../net/net.js';
 import type { OwnedParam } from './params.js';
 import type { SolverStateData } from './snapshot.js';
@@ -113,35 +114,9 @@ export async function readHdf5Weights(path: string): Promise<Map<string, { shape
   }
 }
 
-/** A .caffemodel.h5's blobs onto a net by layer name, each shape checked as Net::CopyTrainedLayersFromHDF5 does. */
-export async function hdf5WeightValues(net: Net, path: string): Promise<{ values: Map<string, Float32Array>; copied: string[]; ignored: string[] }> {
-  const file = await readHdf5Weights(path);
-  const values = new Map<string, Float32Array>();
-  const copied: string[] = [];
-  const ignored: string[] = [];
-  const problems: string[] = [];
-  for (const [name, blobs] of file) {
-    const l = net.layer(name);
-    if (!l) {
-      ignored.push(name);
-      continue;
-    }
-    const learned = l.learned ?? [];
-    if (!blobs.length) continue;
-    if (blobs.length !== learned.length) {
-      problems.push(`layer '${name}': the file has ${blobs.length} blobs, the net expects ${learned.length}`);
-      continue;
-    }
-    blobs.forEach((b, i) => {
-      if (b.shape.join(',') !== learned[i].shape.join(',')) problems.push(`layer '${name}' blob ${i} (${learned[i].role}): the file has ${b.shape.join('x')}, the net expects ${learned[i].shape.join('x')}`);
-      else values.set(`${name}/${i}`, b.data);
-    });
-    copied.push(name);
-  }
-  if (problems.length) {
-    throw new CaffeToolError(`the weights do not fit the net:\n  ${problems.join('\n  ')}`, {
-      where: { file: path }, hint: 'to learn a layer from scratch instead of copying it (a new num_output when fine-tuning), rename the layer in the net',
-    });
-  }
-  return { values, copied, ignored };
+/** A .caffemodel.h5 as the NetParameter it stands for (layers by name with their blobs), for attachWeights. */
+export async function readHdf5WeightsParam(path: string): Promise<Message> {
+  const layers = await readHdf5Weights(path);
+  // A layer that shares its blobs has an empty group: it is left out, as Caffe's loader skips it.
+  return { layer: [...layers].filter(([, blobs]) => blobs.length).map(([name, blobs]) => ({ name, blobs: blobs.map((b) => ({ shape: { dim: b.shape }, data: b.data })) })) };
 }

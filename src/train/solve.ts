@@ -5,19 +5,17 @@
 import { CaffeToolError } from '../errors.js';
 import type { Net } from '../net/net.js';
 import { buildNet } from '../net/net.js';
-import { loadWeights } from '../net/load.js';
 import type { Device } from '../runtime/session.js';
 import { openDataLayer, type Batch, type BatchSource } from './data/index.js';
 import { TrainingEngine } from './engine.js';
-import { initialValues } from './init.js';
+import { initialValues, readWeights } from './init.js';
 import { g6, type TrainLog } from './log.js';
 import { netParams, type OwnedParam } from './params.js';
 import { Monitor, watchedBlobs } from './monitor.js';
 import { checkHistory, learnedNetPath, readSolverState, writeSnapshot } from './snapshot.js';
-import { hdf5WeightValues, readHdf5SolverState, writeHdf5Snapshot } from './snapshot-hdf5.js';
+import { readHdf5SolverState, writeHdf5Snapshot } from './snapshot-hdf5.js';
 import type { NetSource, SolverFile } from './solver-file.js';
 import { Solver } from './solver.js';
-import { blobData } from '../io/blob.js';
 
 export type SignalEffect = 'stop' | 'snapshot' | 'none';
 
@@ -114,41 +112,27 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
     log.info('solver.cpp:45', `Initializing solver from parameters: ${solver.path}`);
     log.info('net.cpp:58', `Initializing net from parameters: ${solver.train.origin} (phase TRAIN, ${net.layers.length} layers)`);
 
-    // Fillers first, then -weights by layer name (Caffe's CopyLayers), or the snapshot's model.
-    const { owned } = netParams(net);
-    const values = initialValues(net, owned, seed);
-    const fromFile = new Set<string>();
-    // Caffe's CopyTrainedLayersFrom: HDF5 by the .h5 extension, else a binary NetParameter.
-    const copyFrom = async (file: string, target: Net, into: Map<string, Float32Array>) => {
-      if (file.endsWith('.h5')) {
-        const r = await hdf5WeightValues(target, file);
-        for (const [k, v] of r.values) into.set(k, v);
-        r.copied.forEach((n) => fromFile.add(n));
-        return r;
-      }
-      const report = loadWeights(target, file);
-      for (const name of report.copied) {
-        const l = target.layer(name)!;
-        (l.weights ?? []).forEach((b, i) => into.set(`${name}/${i}`, blobData(b)));
-        fromFile.add(name);
-      }
-      return report;
-    };
+    // The snapshot's model or -weights copied by layer name (Caffe's CopyLayers), the fillers for the rest.
+    const sources = await Promise.all((opts.weights ?? []).map((f) => readWeights(f)));
     if (opts.snapshot && resumed) {
       if (!resumed.learnedNet) throw new CaffeToolError('the solver state names no model (learned_net)', { where: { file: opts.snapshot } });
       const model = learnedNetPath(opts.snapshot, resumed.learnedNet);
       log.info('solver.cpp:452', `Resuming from ${opts.snapshot} (iteration ${resumed.iter}, model ${model})`);
-      await copyFrom(model, net, values);
+      (await readWeights(model))(net);
     }
-    for (const file of opts.weights ?? []) {
-      const report = await copyFrom(file, net, values);
+    const fromFile = new Set<string>();
+    sources.forEach((attach, i) => {
+      const file = opts.weights![i];
+      const report = attach(net);
+      report.copied.forEach((n) => fromFile.add(n));
       log.info('net.cpp:744', `Copied the weights of ${report.copied.length} layers from ${file}${report.copied.length ? `: ${report.copied.join(', ')}` : ''}`);
       if (report.ignored.length) log.info('net.cpp:750', `Ignoring source layers not in the net: ${report.ignored.join(', ')}`);
-    }
-    if (opts.weights?.length) {
+    });
+    if (sources.length) {
       const filled = net.layers.filter((l) => l.learned?.length && !fromFile.has(l.name)).map((l) => l.name);
       log.info('net.cpp:760', filled.length ? `Initialised from fillers: ${filled.join(', ')}` : 'Every learned layer was initialised from the weights');
     }
+    const values = initialValues(net, netParams(net).owned, seed);
 
     const watched = opts.monitor ? watchedBlobs(net) : [];
     const engine = await TrainingEngine.create(net, { device: opts.device, values, seed, expose: watched.map((w) => w.blob) });
@@ -166,8 +150,8 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
     for (const [q, v] of engine.values) shared.set(q.key, v);
     const testEngines: TrainingEngine[] = [];
     for (const t of testData) {
+      for (const attach of sources) attach(t.net);
       const own = initialValues(t.net, netParams(t.net).owned, seed);
-      for (const file of opts.weights ?? []) await copyFrom(file, t.net, own);
       const e = await TrainingEngine.create(t.net, { device: opts.device, backward: 'none', values: new Map([...own, ...shared]), shareValues: true });
       engines.push(e);
       testEngines.push(e);

@@ -1,10 +1,9 @@
 // `time --backward`: the TRAIN net's forward and backward (one engine step) on a synthetic batch, timed as
 // `caffe time` times Forward-Backward: warm-up, then N iterations, mean and percentiles.
-import { loadNet, loadWeights } from '../net/load.js';
+import { loadNet } from '../net/load.js';
 import type { Device } from '../runtime/session.js';
-import { blobData } from '../io/blob.js';
 import { TrainingEngine } from './engine.js';
-import { initialValues } from './init.js';
+import { initialValues, readWeights } from './init.js';
 import { netParams } from './params.js';
 import { syntheticBatch } from './synthetic.js';
 
@@ -23,11 +22,8 @@ export async function timeTrainingStep(opts: {
   model: string; weights?: string; inputs?: Record<string, number[]>; device?: Device; iterations: number; warmup: number; notice?: (m: string) => void;
 }): Promise<StepTiming> {
   const { net } = loadNet(opts.model, { phase: 'TRAIN', inputs: opts.inputs, notice: opts.notice });
+  if (opts.weights) (await readWeights(opts.weights, opts.notice))(net);
   const values = initialValues(net, netParams(net).owned, 1);
-  if (opts.weights) {
-    const report = loadWeights(net, opts.weights, { notice: opts.notice });
-    for (const name of report.copied) (net.layer(name)!.weights ?? []).forEach((b, i) => values.set(`${name}/${i}`, blobData(b)));
-  }
   const engine = await TrainingEngine.create(net, { device: opts.device, values });
   try {
     const batch = syntheticBatch(net);

@@ -76,6 +76,18 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
     assert.ok(Math.abs(doc.outputs.loss - last.outputs.loss) < 1e-5);
   });
 
+  it('-weights copies the trained layers by name: 0 more iterations test exactly as the run that wrote them', () => {
+    const dir2 = tempDir();
+    const solver2 = solverIn(dir2, 'digits_lenet_solver.prototxt', 'lenet');
+    const r = run('train', '-solver', solver2, '-weights', join(dir, 'lenet_iter_200.caffemodel'), '--iterations', '0', '--log-json', join(dir2, 'log.json'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Copied the weights of 4 layers from .*lenet_iter_200\.caffemodel: conv1, conv2, ip1, ip2$/m);
+    assert.match(r.stderr, /Every learned layer was initialised from the weights$/m);
+    const test = jsonLines(join(dir2, 'log.json')).filter((e) => e.phase === 'test')[0];
+    const last = jsonLines(join(dir, 'log.json')).filter((e) => e.phase === 'test').at(-1)!;
+    assert.equal(test.outputs.accuracy, last.outputs.accuracy);
+  });
+
   it('stopped by SIGINT, it snapshots; resumed with -snapshot it ends on the uninterrupted run\'s weights exactly', async () => {
     const dir2 = tempDir();
     const solver2 = solverIn(dir2, 'digits_lenet_solver.prototxt', 'lenet');
