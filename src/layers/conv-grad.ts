@@ -5,8 +5,9 @@
 //   against dy with batch and channels swapped: x seen as a batch of C/group images with group x N channels, dy as
 //   M filters over N channels, the stride and dilation exchanged (convWeightGrad says which when).
 import type { OnnxGraph } from '../convert/onnx/graph.js';
+import { zeros } from './broadcast-grad.js';
 import { count } from './shape.js';
-import type { Shape } from './types.js';
+import type { GradContext, Gradients, Shape } from './types.js';
 
 /** The window of a convolution on its spatial axes. */
 export interface ConvWindow {
@@ -175,7 +176,35 @@ export function biasGrad(g: OnnxGraph, name: string, dy: string, rank: number): 
   return g.node('ReduceSum', [dy, g.int64([0, ...Array.from({ length: rank - 2 }, (_, i) => 2 + i)])], { name, attrs: { keepdims: 0 } });
 }
 
-/** Sum gradients of one blob (a layer with several bottom/top pairs shares its weights). */
-export function sumGrads(g: OnnxGraph, name: string, parts: string[]): string {
+/**
+ * The gradients of a Convolution or Deconvolution: every bottom/top pair is convolved with the same weights, so
+ * each pair gets its own data gradient (`dx`) and their weight (`dW`) and bias gradients add up. A top nothing
+ * reached gives its bottom zeros.
+ */
+export function sharedWeightGrads(
+  ctx: GradContext,
+  biasTerm: boolean,
+  dx: (dy: string, i: number) => string,
+  dW: (x: string, dy: string, i: number) => string,
+): Gradients {
+  const out: Gradients = { dx: [], dw: [] };
+  const dWs: string[] = [];
+  const dbs: string[] = [];
+  ctx.x.forEach((x, i) => {
+    const dy = ctx.dy[i];
+    if (!dy) {
+      if (ctx.needDx[i]) out.dx![i] = zeros(ctx, ctx.inputs[i]);
+      return;
+    }
+    if (ctx.needDx[i]) out.dx![i] = dx(dy, i);
+    if (ctx.needDw[0]) dWs.push(dW(x, dy, i));
+    if (biasTerm && ctx.needDw[1]) dbs.push(biasGrad(ctx.g, `${ctx.name}_db${i}`, dy, ctx.outputs[i].length));
+  });
+  if (dWs.length) out.dw![0] = sumGrads(ctx.g, `${ctx.name}_dW`, dWs);
+  if (dbs.length) out.dw![1] = sumGrads(ctx.g, `${ctx.name}_db`, dbs);
+  return out;
+}
+
+function sumGrads(g: OnnxGraph, name: string, parts: string[]): string {
   return parts.length === 1 ? parts[0] : g.node('Sum', parts, { name });
 }

@@ -1,9 +1,8 @@
 // Convolution: weights [num_output, C/group, k...], bias [num_output].
-import { zeros } from './broadcast-grad.js';
 import { convAttrs, convGeometry, convOutSize } from './conv-geometry.js';
-import { biasGrad, convDataGrad, convWeightGrad, sumGrads } from './conv-grad.js';
+import { convDataGrad, convWeightGrad, sharedWeightGrads } from './conv-grad.js';
 import { count } from './shape.js';
-import type { Gradients, LayerDef } from './types.js';
+import type { LayerDef } from './types.js';
 import { CaffeToolError } from '../errors.js';
 
 export const convolution: LayerDef = {
@@ -37,24 +36,12 @@ export const convolution: LayerDef = {
     });
   },
   gradient(ctx) {
-    // Every bottom/top pair is convolved with the same weights: their weight and bias gradients add up.
     const g = convGeometry(ctx.param('convolution_param'), ctx.inputs[0]);
-    const out: Gradients = { dx: [], dw: [] };
-    const dW: string[] = [];
-    const db: string[] = [];
-    ctx.x.forEach((x, i) => {
-      const dy = ctx.dy[i];
-      const [input, output] = [ctx.inputs[i], ctx.outputs[i]];
-      if (!dy) {
-        if (ctx.needDx[i]) out.dx![i] = zeros(ctx, input);
-        return;
-      }
-      if (ctx.needDx[i]) out.dx![i] = convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, input, output);
-      if (ctx.needDw[0]) dW.push(convWeightGrad(ctx.g, `${ctx.name}_dW${i}`, x, dy, g, input, output));
-      if (g.biasTerm && ctx.needDw[1]) db.push(biasGrad(ctx.g, `${ctx.name}_db${i}`, dy, output.length));
-    });
-    if (dW.length) out.dw![0] = sumGrads(ctx.g, `${ctx.name}_dW`, dW);
-    if (db.length) out.dw![1] = sumGrads(ctx.g, `${ctx.name}_db`, db);
-    return out;
+    return sharedWeightGrads(
+      ctx,
+      g.biasTerm,
+      (dy, i) => convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, ctx.inputs[i], ctx.outputs[i]),
+      (x, dy, i) => convWeightGrad(ctx.g, `${ctx.name}_dW${i}`, x, dy, g, ctx.inputs[i], ctx.outputs[i]),
+    );
   },
 };

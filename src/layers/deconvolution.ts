@@ -1,11 +1,10 @@
 // Deconvolution (transposed convolution): out = s(in-1) + d(k-1)+1 - 2p per spatial axis;
 // weights [C_in, num_output/group, k...] (in and out swapped against Convolution), bias [num_output].
 import { CaffeToolError } from '../errors.js';
-import { zeros } from './broadcast-grad.js';
 import { convAttrs, convGeometry, deconvOutSize } from './conv-geometry.js';
-import { biasGrad, convWeightGrad, sumGrads } from './conv-grad.js';
+import { convWeightGrad, sharedWeightGrads } from './conv-grad.js';
 import { count, formatShape } from './shape.js';
-import type { Gradients, LayerContext, LayerDef } from './types.js';
+import type { LayerContext, LayerDef } from './types.js';
 
 const geometry = (ctx: LayerContext) => convGeometry(ctx.param('convolution_param'), ctx.inputs[0]);
 
@@ -50,22 +49,11 @@ export const deconvolution: LayerDef = {
     // The mirror of Convolution's: x is the convolution (same window) of y, so dx = Conv(dy, W) and dW is the
     // convolution weight gradient with y's gradient as the input and x as the output gradient.
     const g = geometry(ctx);
-    const out: Gradients = { dx: [], dw: [] };
-    const dW: string[] = [];
-    const db: string[] = [];
-    ctx.x.forEach((x, i) => {
-      const dy = ctx.dy[i];
-      const [input, output] = [ctx.inputs[i], ctx.outputs[i]];
-      if (!dy) {
-        if (ctx.needDx[i]) out.dx![i] = zeros(ctx, input);
-        return;
-      }
-      if (ctx.needDx[i]) out.dx![i] = ctx.g.node('Conv', [dy, ctx.weight(0)], { name: `${ctx.name}_dx${i}`, attrs: convAttrs(g) });
-      if (ctx.needDw[0]) dW.push(convWeightGrad(ctx.g, `${ctx.name}_dW${i}`, dy, x, g, output, input));
-      if (g.biasTerm && ctx.needDw[1]) db.push(biasGrad(ctx.g, `${ctx.name}_db${i}`, dy, output.length));
-    });
-    if (dW.length) out.dw![0] = sumGrads(ctx.g, `${ctx.name}_dW`, dW);
-    if (db.length) out.dw![1] = sumGrads(ctx.g, `${ctx.name}_db`, db);
-    return out;
+    return sharedWeightGrads(
+      ctx,
+      g.biasTerm,
+      (dy, i) => ctx.g.node('Conv', [dy, ctx.weight(0)], { name: `${ctx.name}_dx${i}`, attrs: convAttrs(g) }),
+      (x, dy, i) => convWeightGrad(ctx.g, `${ctx.name}_dW${i}`, dy, x, g, ctx.outputs[i], ctx.inputs[i]),
+    );
   },
 };
