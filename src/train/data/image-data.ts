@@ -33,22 +33,14 @@ export function openImageData(input: LayerInput): Prefetcher {
         if (newH > 0 && newW > 0) img = resizeLinear(img, newH, newW);
         return img;
       }));
-      const first = images[0];
-      const [c, h, w] = transformer.outputShape(first.channels, first.height, first.width);
-      const data = new Float32Array(batchSize * c * h * w);
-      const label = new Float32Array(batchSize);
-      images.forEach((img, i) => {
-        if (img.height !== first.height || img.width !== first.width) {
-          throw new CaffeToolError(`${items[i].entry.first} is ${img.height}x${img.width} but the first image of its batch is ${first.height}x${first.width}`, {
+      const batch: Batch = {
+        [layer.tops[0]]: transformer.batch(images, items.map((it) => it.draw), (i, img, first) =>
+          new CaffeToolError(`${items[i].entry.first} is ${img.height}x${img.width} but the first image of its batch is ${first.height}x${first.width}`, {
             where: { file: listFile, line: items[i].entry.line, layer: layer.name },
             hint: 'images of one batch must have one size: set image_data_param new_height/new_width, or a transform_param crop_size',
-          });
-        }
-        transformer.apply(img, items[i].draw, data, i * c * h * w);
-        label[i] = Number(items[i].entry.second);
-      });
-      const batch: Batch = { [layer.tops[0]]: { data, dims: [batchSize, c, h, w] } };
-      if (layer.tops[1]) batch[layer.tops[1]] = { data: label, dims: [batchSize] };
+          })),
+      };
+      if (layer.tops[1]) batch[layer.tops[1]] = { data: Float32Array.from(items, (it) => Number(it.entry.second)), dims: [batchSize] };
       return batch;
     };
   };

@@ -50,22 +50,14 @@ export function openLmdbData(input: LayerInput): Prefetcher {
     }
     return async (): Promise<Batch> => {
       const images = await Promise.all(items.map(({ key, datum }) => datumPixels(datum, channels, { file: source, layer: layer.name, path: `record '${key}'` })));
-      const first = images[0];
-      const [c, h, w] = transformer.outputShape(first.channels, first.height, first.width);
-      const data = new Float32Array(batchSize * c * h * w);
-      const label = new Float32Array(batchSize);
-      images.forEach((img, i) => {
-        if (img.channels !== first.channels || img.height !== first.height || img.width !== first.width) {
-          throw new CaffeToolError(`record '${items[i].key}' is ${img.channels}x${img.height}x${img.width} but the first of its batch is ${first.channels}x${first.height}x${first.width}`, {
+      const batch: Batch = {
+        [layer.tops[0]]: transformer.batch(images, items.map((it) => it.draw), (i, img, first) =>
+          new CaffeToolError(`record '${items[i].key}' is ${img.channels}x${img.height}x${img.width} but the first of its batch is ${first.channels}x${first.height}x${first.width}`, {
             where: { file: source, layer: layer.name },
             hint: 'records of one batch must have one size: resize when writing the database, or set a transform_param crop_size',
-          });
-        }
-        transformer.apply(img, items[i].draw, data, i * c * h * w);
-        label[i] = Number(items[i].datum.label ?? 0);
-      });
-      const batch: Batch = { [layer.tops[0]]: { data, dims: [batchSize, c, h, w] } };
-      if (layer.tops[1]) batch[layer.tops[1]] = { data: label, dims: [batchSize] };
+          })),
+      };
+      if (layer.tops[1]) batch[layer.tops[1]] = { data: Float32Array.from(items, (it) => Number(it.datum.label ?? 0)), dims: [batchSize] };
       return batch;
     };
   };

@@ -64,6 +64,21 @@ export class Transformer {
     return this.crop > 0 ? [channels, this.crop, this.crop] : [channels, height, width];
   }
 
+  /**
+   * A batch of images that must share one size, each transformed with its draw, as [N, C, H', W'];
+   * `mismatch(i, img, first)` is the error for an image whose size is not the first's.
+   */
+  batch(images: Pixels[], draws: Draw[], mismatch: (i: number, img: Pixels, first: Pixels) => CaffeToolError): { data: Float32Array; dims: number[] } {
+    const first = images[0];
+    const [c, h, w] = this.outputShape(first.channels, first.height, first.width);
+    const data = new Float32Array(images.length * c * h * w);
+    images.forEach((img, i) => {
+      if (img.channels !== first.channels || img.height !== first.height || img.width !== first.width) throw mismatch(i, img, first);
+      this.apply(img, draws[i], data, i * c * h * w);
+    });
+    return { data, dims: [images.length, c, h, w] };
+  }
+
   /** Transform `img` into out[offset, offset + C*H'*W'). */
   apply(img: Pixels, draw: Draw, out: Float32Array, offset: number): void {
     const { channels: c, height, width } = img;
