@@ -101,16 +101,13 @@ export class Batcher {
 
   private async runNext(): Promise<void> {
     const batch = [this.queue.shift()!];
-    if (this.opts.combine) {
-      let items = batch[0].items;
-      while (this.queue.length && this.queue[0].key === batch[0].key && items + this.queue[0].items <= this.opts.maxBatch) {
-        items += this.queue[0].items;
-        batch.push(this.queue.shift()!);
-      }
+    let items = batch[0].items;
+    while (this.opts.combine && this.queue.length && this.queue[0].key === batch[0].key && items + this.queue[0].items <= this.opts.maxBatch) {
+      items += this.queue[0].items;
+      batch.push(this.queue.shift()!);
     }
     this.running = true;
     this.opts.onQueueDepth?.(this.queue.length);
-    const items = batch.reduce((a, p) => a + p.items, 0);
     this.opts.onBatch?.(items, batch.length);
     try {
       const out = await this.run(batch.length === 1 ? batch[0].inputs : concat(batch.map((p) => p.inputs), items));
