@@ -21,9 +21,16 @@ interface Family {
   render(): string[];
 }
 
-export class Counter implements Family {
-  private readonly values = new Map<string, { labels: Labels; value: number }>();
+/** One value per label set: what counters and gauges hold and render alike. */
+abstract class Values implements Family {
+  protected readonly values = new Map<string, { labels: Labels; value: number }>();
   constructor(readonly name: string, readonly help: string) {}
+  render(): string[] {
+    return [...this.values.values()].map((v) => `${this.name}${labelText(v.labels)} ${num(v.value)}`);
+  }
+}
+
+export class Counter extends Values {
   inc(labels: Labels, by = 1): void {
     const key = labelKey(labels);
     const v = this.values.get(key) ?? { labels, value: 0 };
@@ -33,19 +40,11 @@ export class Counter implements Family {
   get(labels: Labels): number {
     return this.values.get(labelKey(labels))?.value ?? 0;
   }
-  render(): string[] {
-    return [...this.values.values()].map((v) => `${this.name}${labelText(v.labels)} ${num(v.value)}`);
-  }
 }
 
-export class Gauge implements Family {
-  private readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(readonly name: string, readonly help: string) {}
+export class Gauge extends Values {
   set(labels: Labels, value: number): void {
     this.values.set(labelKey(labels), { labels, value });
-  }
-  render(): string[] {
-    return [...this.values.values()].map((v) => `${this.name}${labelText(v.labels)} ${num(v.value)}`);
   }
 }
 
