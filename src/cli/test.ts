@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { parseDevice } from '../runtime/session.js';
 import { evaluate } from '../train/evaluate.js';
-import { g6, TrainLog } from '../train/log.js';
+import { g6, outputLine, TrainLog } from '../train/log.js';
 import { readNetSource } from '../train/solver-file.js';
 import { notice } from './common.js';
 
@@ -43,7 +43,7 @@ export function register(program: Command): void {
       const lines: string[] = [];
       for (const [name, v] of result.outputs) {
         const w = result.lossWeights.get(name) ?? 0;
-        for (const x of v) lines.push(`${name} = ${g6(x)}${w ? ` (* ${g6(w)} = ${g6(w * x)} loss)` : ''}`);
+        for (const x of v) lines.push(outputLine(name, x, w));
       }
       const seg = result.segmentation;
       if (opts.json) {

@@ -4,6 +4,7 @@ import { CaffeToolError, usageError } from '../errors.js';
 import { openModel } from '../runtime/model.js';
 import { parseDevice, runSession } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
+import { timingStats } from '../runtime/stats.js';
 import { timeTrainingStep } from '../train/timing.js';
 
 interface Options {
@@ -72,10 +73,9 @@ export function register(program: Command): void {
         await runSession(model.session, feeds);
         times.push(performance.now() - t);
       }
-      const sorted = [...times].sort((a, b) => a - b);
-      const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-      const mean = times.reduce((a, b) => a + b, 0) / times.length;
-      const result = { batch, iterations, warmup, loadMs: model.loadMs, meanMs: mean, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), minMs: sorted[0], imagesPerSecond: (batch * 1000) / mean };
+      const stats = timingStats(times);
+      const mean = stats.meanMs;
+      const result = { batch, iterations, warmup, loadMs: model.loadMs, ...stats, imagesPerSecond: (batch * 1000) / mean };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         return;

@@ -12,6 +12,10 @@ export type LogEvent =
 /** A number as C++'s ostream prints a float (%g, 6 significant digits). */
 export const g6 = (v: number): string => formatG(v, 6);
 
+/** `loss = 0.23 (* 1 = 0.23 loss)`: an output value as Caffe's solver and `caffe test` print it. */
+export const outputLine = (name: string, x: number, lossWeight: number): string =>
+  `${name} = ${g6(x)}${lossWeight ? ` (* ${g6(lossWeight)} = ${g6(lossWeight * x)} loss)` : ''}`;
+
 export class TrainLog {
   private readonly started = Date.now();
   private readonly json: number | undefined;

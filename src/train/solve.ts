@@ -9,7 +9,7 @@ import type { Device } from '../runtime/session.js';
 import { openDataLayer, type Batch, type BatchSource } from './data/index.js';
 import { TrainingEngine } from './engine.js';
 import { initialValues, readWeights } from './init.js';
-import { g6, type TrainLog } from './log.js';
+import { g6, outputLine, type TrainLog } from './log.js';
 import { netParams, type OwnedParam } from './params.js';
 import { Monitor, watchedBlobs } from './monitor.js';
 import { checkHistory, learnedNetPath, readSolverState, writeSnapshot } from './snapshot.js';
@@ -139,7 +139,7 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
     engines.push(engine);
     const state = new Solver(solver.message, engine.params, engine.values, solver.dialect);
     if (resumed) {
-      checkHistory(opts.snapshot!, resumed.history, state.history.map((_, i) => engine.params[i % engine.params.length].shape));
+      checkHistory(opts.snapshot!, resumed.history, state.historyShapes);
       resumed.history.forEach((h, i) => state.history[i].set(h));
       state.iter = resumed.iter;
       state.currentStep = resumed.currentStep;
@@ -313,20 +313,14 @@ class Run {
       const v = outputs.get(name);
       if (!v) continue;
       for (const x of v) {
-        const loss = t.lossWeight ? ` (* ${g6(t.lossWeight)} = ${g6(t.lossWeight * x)} loss)` : '';
-        this.log.info(source, `    ${which} net output #${index++}: ${name} = ${g6(x)}${loss}`);
+        this.log.info(source, `    ${which} net output #${index++}: ${outputLine(name, x, t.lossWeight)}`);
       }
     }
   }
 
   private async snapshot(): Promise<void> {
     const hdf5 = this.solver.params.str('snapshot_format') === 'HDF5';
-    const params = this.engine.params;
-    const args = [this.solver.snapshotPrefix, this.state.iter, this.engine.net, this.engine.values, this.engine.graph.params.byLayer, {
-      currentStep: this.state.currentStep,
-      history: this.state.history,
-      historyShapes: this.state.history.map((_, i) => params[i % params.length].shape),
-    }] as const;
+    const args = [this.solver.snapshotPrefix, this.state.iter, this.engine.net, this.engine.values, this.engine.graph.params.byLayer, this.state] as const;
     const written = hdf5 ? await writeHdf5Snapshot(...args) : writeSnapshot(...args);
     const kind = hdf5 ? 'HDF5' : 'binary proto';
     this.log.info(hdf5 ? 'sgd_solver.cpp:281' : 'sgd_solver.cpp:273', `Snapshotting to ${kind} file ${written.model}`);

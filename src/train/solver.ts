@@ -51,6 +51,11 @@ export class Solver {
     }
   }
 
+  /** The shape of each history blob (the param it belongs to), as the .solverstate stores them. */
+  get historyShapes(): number[][] {
+    return this.history.map((_, i) => this.params[i % this.params.length].shape);
+  }
+
   /** The solver's SolverParameter, read with the schema's defaults. */
   get param(): Params {
     return this.p;

@@ -6,15 +6,12 @@ import { TrainingEngine } from './engine.js';
 import { initialValues, readWeights } from './init.js';
 import { netParams } from './params.js';
 import { syntheticBatch } from './synthetic.js';
+import { timingStats, type TimingStats } from '../runtime/stats.js';
 
-export interface StepTiming {
+export interface StepTiming extends TimingStats {
   batch: number;
   iterations: number;
   warmup: number;
-  meanMs: number;
-  p50Ms: number;
-  p99Ms: number;
-  minMs: number;
   iterationsPerSecond: number;
 }
 
@@ -34,14 +31,9 @@ export async function timeTrainingStep(opts: {
       await engine.step(batch);
       times.push(performance.now() - t);
     }
-    const sorted = [...times].sort((a, b) => a - b);
-    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-    const mean = times.reduce((a, b) => a + b, 0) / times.length;
+    const stats = timingStats(times);
     const first = [...engine.graph.data.values()][0];
-    return {
-      batch: first?.shape[0] ?? 1, iterations: opts.iterations, warmup: opts.warmup,
-      meanMs: mean, p50Ms: pct(50), p99Ms: pct(99), minMs: sorted[0], iterationsPerSecond: 1000 / mean,
-    };
+    return { batch: first?.shape[0] ?? 1, iterations: opts.iterations, warmup: opts.warmup, ...stats, iterationsPerSecond: 1000 / stats.meanMs };
   } finally {
     await engine.release();
   }
