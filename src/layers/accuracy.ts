@@ -4,8 +4,8 @@
 // so ties go against it; labels equal to ignore_label are skipped; no counted label gives 0, and so does a class
 // that never appears in the per-class top.
 import { CaffeToolError } from '../errors.js';
-import { checkLabelCount, ignoreLabel, integerLabels } from './loss-layer.js';
-import { canonicalAxis, count } from './shape.js';
+import { checkLabelCount, classAxes, ignoreLabel, integerLabels } from './loss-layer.js';
+import { count } from './shape.js';
 import type { LayerDef } from './types.js';
 
 export const accuracy: LayerDef = {
@@ -24,7 +24,7 @@ export const accuracy: LayerDef = {
     if (topK > classes) {
       throw new CaffeToolError(`accuracy_param.top_k ${topK} is more than the ${classes} classes (${count(scores)} scores for ${count(label)} labels)`);
     }
-    const axis = canonicalAxis(p.num('axis'), scores.length, 'accuracy_param.axis');
+    const { axis } = classAxes(ctx, 'accuracy_param');
     checkLabelCount(ctx, axis, 'accuracy_param.axis');
     return ctx.tops.length === 2 ? [[], [scores[axis]]] : [[]];
   },
@@ -32,8 +32,7 @@ export const accuracy: LayerDef = {
     const g = ctx.g;
     const p = ctx.param('accuracy_param');
     const scores = ctx.inputs[0];
-    const axis = canonicalAxis(p.num('axis'), scores.length, 'accuracy_param.axis');
-    const [classes, inner] = [scores[axis], count(scores, axis + 1)];
+    const { classes, inner } = classAxes(ctx, 'accuracy_param');
     const x = g.node('Reshape', [ctx.x[0], g.int64([-1, classes, inner])], { name: `${ctx.name}_scores_3d` });
     const { index, valid } = integerLabels(ctx, ctx.x[1], [-1, 1, inner], ignoreLabel(ctx, 'accuracy_param'));
     const own = g.node('GatherElements', [x, index], { attrs: { axis: 1 }, name: `${ctx.name}_own_score` });

@@ -7,17 +7,11 @@ import { CaffeToolError } from '../errors.js';
 import { blobData } from '../io/blob.js';
 import { readCaffeFile } from '../io/files.js';
 import { zeros } from './broadcast-grad.js';
-import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
-import { canonicalAxis, count, formatShape } from './shape.js';
-import type { LayerContext, LayerDef, OnnxContext } from './types.js';
+import { checkLabelCount, classAxes, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
+import { count, formatShape } from './shape.js';
+import type { LayerDef, OnnxContext } from './types.js';
 
 const LOG_THRESHOLD = 1e-20;
-
-function geometry(ctx: LayerContext) {
-  const scores = ctx.inputs[0];
-  const axis = canonicalAxis(ctx.param('infogain_loss_param').num('axis'), scores.length, 'infogain_loss_param.axis');
-  return { outer: count(scores, 0, axis), classes: scores[axis], inner: count(scores, axis + 1) };
-}
 
 /** H as a [C, C] value: the third bottom, or the BlobProto file infogain_loss_param.source (read when the graph is built). */
 function infogainMatrix(ctx: OnnxContext, classes: number): string {
@@ -40,7 +34,7 @@ export const infogainLoss: LayerDef = {
   outputShapes(ctx) {
     const p = ctx.param('infogain_loss_param');
     const scores = ctx.inputs[0];
-    const axis = canonicalAxis(p.num('axis'), scores.length, 'infogain_loss_param.axis');
+    const { axis } = classAxes(ctx, 'infogain_loss_param');
     if (ctx.param('loss_param').has('normalize')) {
       throw new CaffeToolError('InfogainLoss refuses the deprecated loss_param.normalize: use loss_param.normalization');
     }
@@ -59,7 +53,7 @@ export const infogainLoss: LayerDef = {
   },
   toOnnx(ctx) {
     const g = ctx.g;
-    const { outer, classes, inner } = geometry(ctx);
+    const { outer, classes, inner } = classAxes(ctx, 'infogain_loss_param');
     const x = g.node('Reshape', [ctx.x[0], g.int64([-1, classes, inner])], { name: `${ctx.name}_scores_3d` });
     const prob = g.node('Softmax', [x], { attrs: { axis: 1 }, name: `${ctx.name}_prob` });
     if (ctx.y[1]) g.node('Reshape', [prob, g.int64(ctx.inputs[0])], { outputs: [ctx.y[1]], name: `${ctx.name}_prob_top` });

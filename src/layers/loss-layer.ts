@@ -3,7 +3,7 @@
 // score classes along an axis (SoftmaxWithLoss, InfogainLoss, Accuracy), and the pieces of their ONNX forwards:
 // integer labels with ignore_label, and the normalizer (LossLayer::GetNormalizer).
 import { CaffeToolError } from '../errors.js';
-import { count, formatShape } from './shape.js';
+import { canonicalAxis, count, formatShape } from './shape.js';
 import type { GradContext, LayerContext, OnnxContext, Shape } from './types.js';
 
 /** LossLayer::Reshape: checks bottoms 0 and 1 share their first axis and gives the loss top's shape, []. */
@@ -33,6 +33,13 @@ export function checkLabelCount(ctx: LayerContext, axis: number, param: string):
       `the label '${ctx.bottoms[1]}' (${formatShape(label)}) has ${count(label)} values, but the scores '${ctx.bottoms[0]}' (${formatShape(scores)}) with the class axis ${axis} (${param}) need one label per position: outer*inner = ${outer}*${inner} = ${outer * inner}`,
     );
   }
+}
+
+/** The scores seen as [outer, classes, inner] around the class axis that `param`.axis sets. */
+export function classAxes(ctx: LayerContext, param: string): { axis: number; outer: number; classes: number; inner: number } {
+  const scores = ctx.inputs[0];
+  const axis = canonicalAxis(ctx.param(param).num('axis'), scores.length, `${param}.axis`);
+  return { axis, outer: count(scores, 0, axis), classes: scores[axis], inner: count(scores, axis + 1) };
 }
 
 /** LossParameter.NormalizationMode: what a loss is divided by. */

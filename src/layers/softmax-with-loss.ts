@@ -6,18 +6,11 @@
 // every label ignored).
 import { CaffeToolError } from '../errors.js';
 import { zeros } from './broadcast-grad.js';
-import { checkLabelCount, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
-import { canonicalAxis, count, legacyShape } from './shape.js';
+import { checkLabelCount, classAxes, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
+import { legacyShape } from './shape.js';
 import type { LayerContext, LayerDef, OnnxContext } from './types.js';
 
 const FLT_MIN = 1.1754943508222875e-38;
-
-/** The scores seen as [outer, classes, inner] around the softmax axis. */
-function geometry(ctx: LayerContext) {
-  const scores = ctx.inputs[0];
-  const axis = canonicalAxis(ctx.param('softmax_param').num('axis'), scores.length, 'softmax_param.axis');
-  return { outer: count(scores, 0, axis), classes: scores[axis], inner: count(scores, axis + 1) };
-}
 
 /** The class weights under weight_by_label_freqs, else undefined. */
 function classWeights(ctx: LayerContext): number[] | undefined {
@@ -45,7 +38,7 @@ export const softmaxWithLoss: LayerDef = {
   loss: true,
   outputShapes(ctx) {
     const scores = ctx.inputs[0];
-    const axis = canonicalAxis(ctx.param('softmax_param').num('axis'), scores.length, 'softmax_param.axis');
+    const { axis } = classAxes(ctx, 'softmax_param');
     checkClassWeighting(ctx);
     const loss = lossTop(ctx);
     checkLabelCount(ctx, axis, 'softmax_param.axis');
@@ -53,7 +46,7 @@ export const softmaxWithLoss: LayerDef = {
   },
   toOnnx(ctx) {
     const g = ctx.g;
-    const { outer, classes, inner } = geometry(ctx);
+    const { outer, classes, inner } = classAxes(ctx, 'softmax_param');
     const x = g.node('Reshape', [ctx.x[0], g.int64([-1, classes, inner])], { name: `${ctx.name}_scores_3d` });
     const prob = g.node('Softmax', [x], { attrs: { axis: 1 }, name: `${ctx.name}_prob` });
     if (ctx.y[1]) g.node('Reshape', [prob, g.int64(ctx.dynamicBatch ? [0, ...ctx.inputs[0].slice(1)] : ctx.inputs[0])], { outputs: [ctx.y[1]], name: `${ctx.name}_prob_top` });
