@@ -146,6 +146,16 @@ function onnxContext(l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, dyn
     if (data.length !== want) throw new CaffeToolError(`blob ${i} holds ${data.length} values, ${formatShape(learned[i].shape)} needs ${want}`, { where: { layer: l.name } });
     return data;
   });
+  return layerOnnxContext(net, l, g, names, {
+    weights, dynamicBatch,
+    weight: (i, dims) => g.initializer(`${l.name}_${learned[i].role}`, weights[i], dims ?? learned[i].shape),
+  });
+}
+
+/** What a layer's toOnnx sees; the caller says how its learned blobs become ONNX values (initializers, fed params). */
+export function layerOnnxContext<T extends Pick<OnnxContext, 'weights' | 'dynamicBatch' | 'weight' | 'train'>>(
+  net: Net, l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, blobs: T,
+): OnnxContext & T {
   return {
     name: l.name, type: l.type, layer: l.layer, dialect: net.dialect, phase: net.state.phase,
     bottoms: l.bottoms.map((b) => b.name), tops: l.tops.map((t) => t.name),
@@ -153,7 +163,7 @@ function onnxContext(l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, dyn
     outputs: l.tops.map((t) => t.shape as Shape),
     param: (field: string) => net.params(l, field),
     g, x: l.bottoms.map((b) => names.get(b)!), y: l.tops.map((t) => names.get(t)!),
-    learned, weights, dynamicBatch,
-    weight: (i, dims) => g.initializer(`${l.name}_${learned[i].role}`, weights[i], dims ?? learned[i].shape),
+    learned: l.learned ?? [],
+    ...blobs,
   };
 }

@@ -7,7 +7,7 @@ import type { GradContext, OnnxContext, Shape, TrainHooks } from '../layers/type
 import { count, formatShape } from '../layers/shape.js';
 import type { Net, NetBlob, NetLayer } from '../net/net.js';
 import { OnnxGraph } from '../convert/onnx/graph.js';
-import { DEFAULT_OPSET } from '../convert/to-onnx.js';
+import { DEFAULT_OPSET, layerOnnxContext } from '../convert/to-onnx.js';
 import { netParams, type NetParams, type OwnedParam } from './params.js';
 
 export interface GraphOptions {
@@ -301,21 +301,15 @@ function layerContext(
   net: Net, l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, owners: OwnedParam[],
   paramInputs: Map<OwnedParam, string>, train: TrainHooks,
 ): OnnxContext & { train: TrainHooks } {
-  const learned = l.learned ?? [];
-  return {
-    name: l.name, type: l.type, layer: l.layer, dialect: net.dialect, phase: net.state.phase,
-    bottoms: l.bottoms.map((b) => b.name), tops: l.tops.map((t) => t.name),
-    inputs: l.bottoms.map((b) => b.shape as Shape), outputs: l.tops.map((t) => t.shape as Shape),
-    param: (field: string) => net.params(l, field),
-    g, x: l.bottoms.map((b) => names.get(b)!), y: l.tops.map((t) => names.get(t)!),
-    learned, weights: [], dynamicBatch: false, train,
-    weight: (i, dims) => {
+  return layerOnnxContext(net, l, g, names, {
+    weights: [], dynamicBatch: false, train,
+    weight: (i: number, dims?: Shape) => {
       const input = paramInputs.get(owners[i])!;
       if (!dims || dims.join(',') === owners[i].shape.join(',')) return input;
       if (count(dims) !== count(owners[i].shape)) throw layerError(l, `blob ${i} ${formatShape(owners[i].shape)} cannot be viewed as ${formatShape(dims)}`);
-      return g.node('Reshape', [input, g.int64(dims)], { name: `${l.name}_${learned[i].role}_view` });
+      return g.node('Reshape', [input, g.int64(dims)], { name: `${l.name}_${owners[i].role}_view` });
     },
-  };
+  });
 }
 
 function knownShape(b: NetBlob, l?: NetLayer): Shape {
