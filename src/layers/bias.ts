@@ -1,8 +1,7 @@
 // Bias: adds a learned blob (or a second input) broadcast over the input axes [axis, axis + num_axes),
 // default the channels. Same shape out.
-import { broadcastOperand, checkOperandInput, learnedOperandShape } from './broadcast-operand.js';
+import { broadcastOperand, checkOperandInput, learnedOperandShape, operandAxis } from './broadcast-operand.js';
 import { reduceToSpan } from './broadcast-grad.js';
-import { canonicalAxis } from './shape.js';
 import type { BlobSpec, LayerContext, LayerDef } from './types.js';
 
 function learned(ctx: LayerContext): BlobSpec[] {
@@ -26,9 +25,8 @@ export const bias: LayerDef = {
   },
   blobs: learned,
   toOnnx(ctx) {
-    const [input, operand] = ctx.inputs;
-    // A scalar bias input applies from axis 0 whatever axis says.
-    const axis = operand?.length === 0 ? 0 : canonicalAxis(ctx.param('bias_param').num('axis'), input.length, 'bias_param.axis');
+    const operand = ctx.inputs[1];
+    const axis = operandAxis(ctx, 'bias_param');
     const term = operand
       ? broadcastOperand(ctx, { input: ctx.x[1] }, operand, axis)
       : broadcastOperand(ctx, { learned: 0 }, ctx.learned[0].shape, axis);
@@ -37,7 +35,7 @@ export const bias: LayerDef = {
   gradient(ctx) {
     // dx = dy; the bias (blob or second input) gets dy summed over the axes it was broadcast along.
     const [input, operand] = ctx.inputs;
-    const axis = operand?.length === 0 ? 0 : canonicalAxis(ctx.param('bias_param').num('axis'), input.length, 'bias_param.axis');
+    const axis = operandAxis(ctx, 'bias_param');
     const dy = ctx.dy[0]!;
     const needBias = operand ? ctx.needDx[1] : ctx.needDw[0];
     const db = needBias ? reduceToSpan(ctx, dy, input, axis, (operand ?? ctx.learned[0].shape).length, 'dbias') : undefined;

@@ -2,7 +2,7 @@
 // [axis, axis + num_axes), or a second input whose shape must match those axes.
 import { CaffeToolError } from '../errors.js';
 import { canonicalAxis, formatShape } from './shape.js';
-import type { OnnxContext, Shape } from './types.js';
+import type { LayerContext, OnnxContext, Shape } from './types.js';
 
 /** The learned operand's shape, as LayerSetUp creates it from one input; num_axes -1 runs to the last axis. */
 export function learnedOperandShape(input: Shape, axisParam: number, numAxes: number, param: string, what: string): Shape {
@@ -28,6 +28,12 @@ export function checkOperandInput(input: Shape, operand: Shape, axisParam: numbe
       throw new CaffeToolError(`the ${what} input's axis ${i} is ${d} but the first input's axis ${axis + i} is ${input[axis + i]} (${what} ${formatShape(operand)} applied from axis ${axis} of ${formatShape(input)})`);
     }
   });
+}
+
+/** The input axis the operand starts at: a scalar operand input applies from axis 0 whatever `param`.axis says. */
+export function operandAxis(ctx: LayerContext, param: string): number {
+  const [input, operand] = ctx.inputs;
+  return operand?.length === 0 ? 0 : canonicalAxis(ctx.param(param).num('axis'), input.length, `${param}.axis`);
 }
 
 /**

@@ -1,8 +1,7 @@
 // Scale: multiplies the first input by a learned blob (or by a second input) broadcast over the input axes
 // [axis, axis + num_axes), default the channels; bias_term adds a learned bias of the same span. Same shape out.
-import { broadcastOperand, checkOperandInput, learnedOperandShape } from './broadcast-operand.js';
+import { broadcastOperand, checkOperandInput, learnedOperandShape, operandAxis } from './broadcast-operand.js';
 import { reduceToSpan } from './broadcast-grad.js';
-import { canonicalAxis } from './shape.js';
 import type { BlobSpec, Gradients, LayerContext, LayerDef } from './types.js';
 
 function learned(ctx: LayerContext): BlobSpec[] {
@@ -32,7 +31,7 @@ export const scale: LayerDef = {
   blobs: learned,
   toOnnx(ctx) {
     const [input, operand] = ctx.inputs;
-    const axis = operandAxis(ctx);
+    const axis = operandAxis(ctx, 'scale_param');
     const factor = operand
       ? broadcastOperand(ctx, { input: ctx.x[1] }, operand, axis)
       : broadcastOperand(ctx, { learned: 0 }, ctx.learned[0].shape, axis);
@@ -50,7 +49,7 @@ export const scale: LayerDef = {
     // dx = dy * scale; the scale (blob or second input) gets dy * x and the bias dy, each summed over the axes
     // it was broadcast along.
     const [input, operand] = ctx.inputs;
-    const axis = operandAxis(ctx);
+    const axis = operandAxis(ctx, 'scale_param');
     const dy = ctx.dy[0]!;
     const out: Gradients = { dx: [], dw: [] };
     if (ctx.needDx[0]) out.dx![0] = ctx.g.node('Mul', [dy, ctx.saved('factor')], { name: `${ctx.name}_dx` });
@@ -69,9 +68,3 @@ export const scale: LayerDef = {
     return out;
   },
 };
-
-/** The input axis the operand starts at: a scalar scale input applies from axis 0 whatever axis says. */
-function operandAxis(ctx: LayerContext): number {
-  const [input, operand] = ctx.inputs;
-  return operand?.length === 0 ? 0 : canonicalAxis(ctx.param('scale_param').num('axis'), input.length, 'scale_param.axis');
-}
