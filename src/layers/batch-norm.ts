@@ -91,12 +91,7 @@ export const batchNorm: LayerDef = {
     if (ctx.learned.length === 5) return nvcaffeAffineGradient(ctx, std);
     const dy = ctx.dy[0]!;
     if (stored) return { dx: [ctx.g.node('Div', [dy, std], { name: `${ctx.name}_dx` })] };
-    const axes = allButChannels(ctx.inputs[0].length);
-    const normalized = ctx.saved('normalized');
-    const meanDy = reduceMean(ctx, dy, axes, 'mean_dy');
-    const meanDyX = reduceMean(ctx, ctx.g.node('Mul', [dy, normalized], { name: `${ctx.name}_dy_x` }), axes, 'mean_dy_x');
-    const centred = ctx.g.node('Sub', [ctx.g.node('Sub', [dy, meanDy], { name: `${ctx.name}_dy_centred` }), ctx.g.node('Mul', [normalized, meanDyX], { name: `${ctx.name}_x_mean_dy_x` })], { name: `${ctx.name}_dx_numerator` });
-    return { dx: [ctx.g.node('Div', [centred, std], { name: `${ctx.name}_dx` })] };
+    return { dx: [batchStatisticsGrad(ctx, dy, ctx.saved('normalized'), std, allButChannels(ctx.inputs[0].length), 'dx')] };
   },
 };
 
@@ -188,12 +183,22 @@ function trainingForward(ctx: OnnxContext & { train: TrainHooks }): void {
  * statistics of BVLC's, NVCaffe's and PSPNet's batch normalization. Returns the result (named `output` if given).
  */
 export function normalizeWithBatchStatistics(ctx: OnnxContext, x: string, eps: number, output?: string): string {
-  const rank = ctx.inputs[0].length;
-  const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  const axes = allButChannels(ctx.inputs[0].length);
   const centred = ctx.g.node('Sub', [x, reduceMean(ctx, x, axes, 'mean')], { name: `${ctx.name}_centre` });
   const variance = reduceMean(ctx, ctx.g.node('Mul', [centred, centred], { name: `${ctx.name}_square` }), axes, 'variance');
   const std = ctx.g.node('Sqrt', [ctx.g.node('Add', [variance, ctx.g.float32([eps], [])], { name: `${ctx.name}_eps` })], { name: `${ctx.name}_std` });
   return ctx.g.node('Div', [centred, std], output ? { outputs: [output], name: ctx.name } : { name: `${ctx.name}_normalize` });
+}
+
+/**
+ * The gradient through batch statistics: for x^ = (x - E x) / std and g the gradient of x^,
+ * dx = (g - E g - x^ E(g x^)) / std, the expectations over `axes` (BatchNorm's and SegNet BN's backward).
+ */
+export function batchStatisticsGrad(ctx: OnnxContext, g: string, normalized: string, std: string, axes: number[], what: string): string {
+  const meanG = reduceMean(ctx, g, axes, 'mean_g');
+  const meanGX = reduceMean(ctx, ctx.g.node('Mul', [g, normalized], { name: `${ctx.name}_g_x` }), axes, 'mean_g_x');
+  const centred = ctx.g.node('Sub', [ctx.g.node('Sub', [g, meanG], { name: `${ctx.name}_g_centred` }), ctx.g.node('Mul', [normalized, meanGX], { name: `${ctx.name}_x_mean_g_x` })], { name: `${ctx.name}_dx_numerator` });
+  return ctx.g.node('Div', [centred, std], { name: `${ctx.name}_${what}` });
 }
 
 /** ReduceMean keeping the reduced axes (the axes are an input from opset 18, an attribute before). */

@@ -5,7 +5,7 @@
 // BN of their own: the PSPNet layout is used, the one yjxiong/caffe and most other 4-blob BN forks share.
 import { float } from '../convert/onnx/graph.js';
 import { CaffeToolError } from '../errors.js';
-import { normalizeWithBatchStatistics, reduceMean } from './batch-norm.js';
+import { batchStatisticsGrad, normalizeWithBatchStatistics, reduceMean } from './batch-norm.js';
 import { reduceToSpan, sumOver, zeros } from './broadcast-grad.js';
 import { forkParam } from './fork-param.js';
 import { legacyShape } from './shape.js';
@@ -94,12 +94,7 @@ function segnetGradient(ctx: GradContext): Gradients {
   if (ctx.needDw[1]) out.dw![1] = sumOver(ctx, dy, axes, true, 'dshift');
   if (!ctx.needDx[0]) return out;
   let dx = mul(dy, ctx.weight(0, [1, c, 1, 1]), 'dy_scale');
-  if (learn) {
-    const meanG = reduceMean(ctx, dx, axes, 'mean_g');
-    const meanGX = reduceMean(ctx, mul(dx, normalized, 'g_x'), axes, 'mean_g_x');
-    const centred = ctx.g.node('Sub', [ctx.g.node('Sub', [dx, meanG], { name: `${ctx.name}_g_centred` }), mul(normalized, meanGX, 'x_mean_g_x')], { name: `${ctx.name}_dx_numerator` });
-    dx = ctx.g.node('Div', [centred, ctx.saved('std')], { name: `${ctx.name}_dx_4d` });
-  }
+  if (learn) dx = batchStatisticsGrad(ctx, dx, normalized, ctx.saved('std'), axes, 'dx_4d');
   out.dx![0] = input.length === 4 ? dx : ctx.g.node('Reshape', [dx, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
   return out;
 }
