@@ -5,7 +5,7 @@
 //   against dy with batch and channels swapped: x seen as a batch of C/group images with group x N channels, dy as
 //   M filters over N channels, the stride and dilation exchanged (convWeightGrad says which when).
 import type { OnnxGraph } from '../convert/onnx/graph.js';
-import { zeros } from './broadcast-grad.js';
+import { allButChannels, zeros } from './broadcast-grad.js';
 import { count } from './shape.js';
 import type { GradContext, Gradients, Shape } from './types.js';
 
@@ -173,7 +173,7 @@ function weightGradBySwappedConv(g: OnnxGraph, name: string, x: string, dy: stri
 
 /** The gradient of a per-channel bias: dy summed over every axis but the channels (axis 1). */
 export function biasGrad(g: OnnxGraph, name: string, dy: string, rank: number): string {
-  return g.node('ReduceSum', [dy, g.int64([0, ...Array.from({ length: rank - 2 }, (_, i) => 2 + i)])], { name, attrs: { keepdims: 0 } });
+  return g.node('ReduceSum', [dy, g.int64(allButChannels(rank))], { name, attrs: { keepdims: 0 } });
 }
 
 /**
