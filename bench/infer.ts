@@ -26,7 +26,7 @@ import { fillRandomWeights } from '../src/net/weights.js';
 import { createSession, runSession } from '../src/runtime/session.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PYTHON = '/usr/bin/python3';
+const PYTHON = process.env.CAFFE_TOOL_PYTHON ?? '/usr/bin/python3';
 const WARMUP = 3;
 const ITERS: Record<number, number> = { 1: 30, 8: 12 };
 const READY_RUNS = 3;

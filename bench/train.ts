@@ -16,7 +16,7 @@ import { netParams } from '../src/train/params.js';
 import { Solver } from '../src/train/solver.js';
 import { syntheticBatch } from '../src/train/synthetic.js';
 
-const PYTHON = '/usr/bin/python3';
+const PYTHON = process.env.CAFFE_TOOL_PYTHON ?? '/usr/bin/python3';
 const TORCH = fileURLToPath(new URL('../../bench/train_torch.py', import.meta.url));
 const CLASS_WEIGHTS = [0.2595, 0.1826, 4.564, 0.1417, 0.9051, 0.3826, 9.6446, 1.8418, 0.6823, 6.2478, 7.3614];
 
