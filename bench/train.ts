@@ -3,7 +3,7 @@
 // encoder-decoder (conv3x3 + BatchNorm (batch statistics) + Scale + ReLU, max pooling with masks, max-unpool
 // Upsample, class-weighted SoftmaxWithLoss) at 3x360x480, batch 4. Synthetic data on both sides (uniform in
 // [-1, 1), labels (i * 7919) mod C); weights from each side's own initialisation: only speed is compared.
-//   npm run bench:train [-- --nets lenet,segnet] [--iters N]
+//   npm run bench:train [-- --nets lenet,segnet] [--iters N] [--prototxt]   (--prototxt: print the nets, train nothing)
 // Needs /usr/bin/python3 with torch (Debian's python3-torch).
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   };
   const nets = (arg('nets') ?? 'lenet,segnet').split(',');
   const iterScale = Number(arg('iters') ?? 1);
-  console.log(`bench/train on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}): iterations/s, higher is better; ratio = caffe-tool / PyTorch (target >= 1)`);
+  if (!process.argv.includes('--prototxt')) console.log(`bench/train on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}): iterations/s, higher is better; ratio = caffe-tool / PyTorch (target >= 1)`);
   const cases = {
     lenet: { text: lenet(64), torchArgs: (n: number, w: number) => ['lenet', '64', String(n), String(w)], iters: 100, warmup: 10, label: 'LeNet, batch 64' },
     segnet: { text: segnet(4, 360, 480), torchArgs: (n: number, w: number) => ['segnet', '4', '360', '480', String(n), String(w)], iters: 5, warmup: 2, label: 'SegNet-like 3x360x480, batch 4, class-weighted loss' },
@@ -104,6 +104,10 @@ async function main(): Promise<void> {
   for (const name of nets) {
     const c = cases[name as keyof typeof cases];
     if (!c) throw new Error(`unknown net '${name}': lenet or segnet`);
+    if (process.argv.includes('--prototxt')) {
+      console.log(c.text);
+      continue;
+    }
     const iters = Math.max(1, Math.round(c.iters * iterScale));
     // Alternate the two sides twice and keep each side's best, so a noisy neighbour does not decide the ratio.
     const mine: number[] = [];
