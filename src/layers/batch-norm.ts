@@ -6,7 +6,7 @@ import { CaffeToolError } from '../errors.js';
 import type { Message } from '../io/message.js';
 import { allButChannels, reduceToSpan } from './broadcast-grad.js';
 import { count } from './shape.js';
-import type { BlobSpec, GradContext, Gradients, LayerContext, LayerDef, OnnxContext, TrainHooks } from './types.js';
+import type { BlobSpec, GradContext, Gradients, LayerContext, LayerDef, OnnxContext, Shape, TrainHooks } from './types.js';
 
 function channels(ctx: LayerContext): number {
   const input = ctx.inputs[0];
@@ -157,7 +157,7 @@ function trainingForward(ctx: OnnxContext & { train: TrainHooks }): void {
     const axes = allButChannels(input.length);
     const mean = reduceMean(ctx, ctx.x[0], axes, 'mean');
     const centred = op('Sub', [ctx.x[0], mean], 'centre');
-    const variance = reduceMean(ctx, op('Mul', [centred, centred], 'square'), axes, 'variance');
+    const variance = reduceMeanSquare(ctx, centred, input, axes, 'variance');
     const std = op('Sqrt', [op('Add', [variance, g.float32([eps], [])], 'eps')], 'std');
     normalized = op('Div', [centred, std], 'normalize', last);
     ctx.train.save('std', std);
@@ -185,7 +185,7 @@ function trainingForward(ctx: OnnxContext & { train: TrainHooks }): void {
 export function normalizeWithBatchStatistics(ctx: OnnxContext, x: string, eps: number, output?: string): string {
   const axes = allButChannels(ctx.inputs[0].length);
   const centred = ctx.g.node('Sub', [x, reduceMean(ctx, x, axes, 'mean')], { name: `${ctx.name}_centre` });
-  const variance = reduceMean(ctx, ctx.g.node('Mul', [centred, centred], { name: `${ctx.name}_square` }), axes, 'variance');
+  const variance = reduceMeanSquare(ctx, centred, ctx.inputs[0], axes, 'variance');
   const std = ctx.g.node('Sqrt', [ctx.g.node('Add', [variance, ctx.g.float32([eps], [])], { name: `${ctx.name}_eps` })], { name: `${ctx.name}_std` });
   return ctx.g.node('Div', [centred, std], output ? { outputs: [output], name: ctx.name } : { name: `${ctx.name}_normalize` });
 }
@@ -199,6 +199,18 @@ export function batchStatisticsGrad(ctx: OnnxContext, g: string, normalized: str
   const meanGX = reduceMean(ctx, ctx.g.node('Mul', [g, normalized], { name: `${ctx.name}_g_x` }), axes, 'mean_g_x');
   const centred = ctx.g.node('Sub', [ctx.g.node('Sub', [g, meanG], { name: `${ctx.name}_g_centred` }), ctx.g.node('Mul', [normalized, meanGX], { name: `${ctx.name}_x_mean_g_x` })], { name: `${ctx.name}_dx_numerator` });
   return ctx.g.node('Div', [centred, std], { name: `${ctx.name}_${what}` });
+}
+
+/**
+ * The mean of x squared over `axes` of `shape`, kept: ReduceSumSquare then a division, one read of x instead of
+ * writing x * x out and reading it back (a whole pass over a 360x480 map per BatchNorm).
+ */
+export function reduceMeanSquare(ctx: OnnxContext, x: string, shape: Shape, axes: number[], what: string): string {
+  const opts = { name: `${ctx.name}_${what}_sum` };
+  const sum = ctx.g.opset >= 18
+    ? ctx.g.node('ReduceSumSquare', [x, ctx.g.int64(axes)], { ...opts, attrs: { keepdims: 1 } })
+    : ctx.g.node('ReduceSumSquare', [x], { ...opts, attrs: { axes, keepdims: 1 } });
+  return ctx.g.node('Div', [sum, ctx.g.float32([axes.reduce((n, a) => n * shape[a], 1)], [])], { name: `${ctx.name}_${what}` });
 }
 
 /** ReduceMean keeping the reduced axes (the axes are an input from opset 18, an attribute before). */

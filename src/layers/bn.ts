@@ -5,7 +5,7 @@
 // BN of their own: the PSPNet layout is used, the one yjxiong/caffe and most other 4-blob BN forks share.
 import { float } from '../convert/onnx/graph.js';
 import { CaffeToolError } from '../errors.js';
-import { batchStatisticsGrad, normalizeWithBatchStatistics, reduceMean } from './batch-norm.js';
+import { batchStatisticsGrad, normalizeWithBatchStatistics, reduceMean, reduceMeanSquare } from './batch-norm.js';
 import { reduceToSpan, sumOver, zeros } from './broadcast-grad.js';
 import { forkParam } from './fork-param.js';
 import { legacyShape } from './shape.js';
@@ -61,7 +61,7 @@ function segnetToOnnx(ctx: OnnxContext): void {
   if (mode === 'LEARN') {
     const axes = [0, 2, 3];
     const mean = reduceMean(ctx, x, axes, 'mean', ctx.y[1]);
-    const meanOfSquares = reduceMean(ctx, ctx.g.node('Mul', [x, x], { name: `${ctx.name}_square` }), axes, 'mean_square');
+    const meanOfSquares = reduceMeanSquare(ctx, x, [ctx.inputs[0][0], c, h, w], axes, 'mean_square');
     const variance = ctx.g.node('Sub', [meanOfSquares, ctx.g.node('Mul', [mean, mean], { name: `${ctx.name}_mean_squared` })], {
       name: `${ctx.name}_variance`,
       ...(ctx.y[2] ? { outputs: [ctx.y[2]] } : {}),

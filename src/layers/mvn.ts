@@ -1,7 +1,8 @@
 // MVN: subtracts the mean (and divides by the standard deviation) over H x W, or C x H x W with across_channels.
 // Caffe shapes the top with the legacy 4-D accessors: [N, C, H, W], missing axes as 1 (a [N, C] input gives [N, C, 1, 1]).
+import { reduceMean, reduceMeanSquare } from './batch-norm.js';
 import { legacyShape } from './shape.js';
-import type { LayerDef, OnnxContext } from './types.js';
+import type { LayerDef } from './types.js';
 
 export const mvn: LayerDef = {
   type: 'MVN',
@@ -22,7 +23,7 @@ export const mvn: LayerDef = {
     const centred = ctx.g.node('Sub', [x, reduceMean(ctx, x, axes, 'mean')], normalize ? { name: `${ctx.name}_centre` } : { outputs: ctx.y, name: ctx.name });
     if (!normalize) return;
     // Caffe: (x - E x) / (sqrt(E (x - E x)^2) + eps), eps outside the square root.
-    const variance = reduceMean(ctx, ctx.g.node('Mul', [centred, centred], { name: `${ctx.name}_square` }), axes, 'variance');
+    const variance = reduceMeanSquare(ctx, centred, [...ctx.inputs[0], 1, 1, 1].slice(0, 4), axes, 'variance');
     const std = ctx.g.node('Sqrt', [variance], { name: `${ctx.name}_std` });
     const denominator = ctx.g.node('Add', [std, ctx.g.float32([p.num('eps')], [])], { name: `${ctx.name}_eps` });
     ctx.train?.save('denominator', denominator);
@@ -48,9 +49,3 @@ export const mvn: LayerDef = {
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
-/** ReduceMean keeping the reduced axes (the axes are an input from opset 18, an attribute before). */
-function reduceMean(ctx: OnnxContext, x: string, axes: number[], what: string): string {
-  const name = `${ctx.name}_${what}`;
-  if (ctx.g.opset >= 18) return ctx.g.node('ReduceMean', [x, ctx.g.int64(axes)], { name, attrs: { keepdims: 1 } });
-  return ctx.g.node('ReduceMean', [x], { name, attrs: { axes, keepdims: 1 } });
-}
