@@ -29,7 +29,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PYTHON = process.env.CAFFE_TOOL_PYTHON ?? '/usr/bin/python3';
 const WARMUP = 3;
 const ITERS: Record<number, number> = { 1: 30, 8: 12 };
-const READY_RUNS = 3;
+const READY_RUNS = 7;
 
 interface NetCase {
   key: string;

@@ -31,6 +31,9 @@ def main():
     import cv2
     cv2.setNumThreads(2)
     x = formula_input(shape)
+    if not hasattr(cv2.dnn, 'readNetFromCaffe'):
+        print(json.dumps({'error': f'OpenCV {cv2.__version__} has no Caffe importer (removed in OpenCV 5)'}))
+        return
     try:
         t = time.perf_counter()
         net = cv2.dnn.readNetFromCaffe(prototxt, caffemodel)
