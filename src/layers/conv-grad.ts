@@ -61,28 +61,33 @@ function fullCorrelation(g: OnnxGraph, name: string, dy: string, w: string, win:
 }
 
 /**
- * The gradient of w [M, C/group, k...] from x [N, C, ...in] and dy [N, M, ...out], summed over the batch. Two
- * formulations: per kernel tap, the values of x the tap reads (a depthwise Conv of x with a one-hot kernel) times
- * dy, one GEMM per image and group over the output positions; or the swapped Conv, whose GEMM per input channel is
- * [M/group, K] x [K, taps], thin when there are few taps. The taps win from about 8 channels per group: measured
- * on ONNX Runtime's CPU provider, 2 threads, batch 4 (a busy machine: rough figures), taps against swapped Conv,
- * 64->64 3x3 at 180x240 2.6 s / 4.0 s, 512->512 3x3 at 23x30 1.3 s / 3.3 s, 64->128 1x1 stride 2 at 90x120 0.12 s /
- * 0.48 s, 8->16 3x3 at 90x120 88 / 110 ms; but 3->64 3x3 at 360x480 2.3 s / 0.76 s, 4->16 3x3 at 90x120 82 / 58
- * ms, and LeNet's conv1 (1->20 5x5, batch 64) 152 / 9 ms.
+ * The gradient of w [M, C/group, k...] from x [N, C, ...in] and dy [N, M, ...out], summed over the batch. Three
+ * formulations, measured on ONNX Runtime's CPU provider (2 threads unless said; rough figures, a busy machine):
+ * - from about 8 channels per group, per kernel tap: the values of x the tap reads times dy. On large planes (512
+ *   output positions per image and more) the reads come from a depthwise Conv and the product is batched per image
+ *   (weightGradByTapConvs, every op on every thread); on small ones, from a Slice of padded x, with one GEMM over
+ *   K = N x positions per tap (weightGradBySlices: a few good GEMMs instead of N tiny ones). 64->64 3x3 at 360x480
+ *   batch 4: 0.74 s against 1.07 s by slices (16 threads: 0.21 s; a Slice per tap alone took 0.35 s there); LeNet's
+ *   conv2 (20->50 5x5, 8x8 out, batch 64): 19 ms against 9 ms by slices; 64->64 3x3 at 23x30, batch 4: 4.2 against
+ *   5.1 ms;
+ * - else the swapped Conv, whose GEMM per input channel is [M/group, K] x [K, taps], thin when there are few taps.
+ *   Slices against swapped Conv: 64->64 3x3 at 180x240 2.6 s / 4.0 s, 512->512 3x3 at 23x30 1.3 s / 3.3 s, 64->128
+ *   1x1 stride 2 at 90x120 0.12 s / 0.48 s, 8->16 3x3 at 90x120 88 / 110 ms; but 3->64 3x3 at 360x480 2.3 s /
+ *   0.76 s, 4->16 3x3 at 90x120 82 / 58 ms, and LeNet's conv1 (1->20 5x5, batch 64) 152 / 9 ms.
  */
 export function convWeightGrad(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
-  return input[1] / win.group >= 8 ? weightGradByTaps(g, name, x, dy, win, input, output) : weightGradBySwappedConv(g, name, x, dy, win, input, output);
+  if (input[1] / win.group < 8) return weightGradBySwappedConv(g, name, x, dy, win, input, output);
+  return count(output.slice(2)) >= 512 ? weightGradByTapConvs(g, name, x, dy, win, input, output) : weightGradBySlices(g, name, x, dy, win, input, output);
 }
 
 /**
  * Per tap t: read_t [N, C, ...out] = x at o * stride + t * dilation - pad, as a Conv of x with the layer's own
  * window and a one-hot depthwise kernel (exact: one product by 1, the rest by 0), then dW[:, :, t] = sum over n of
  * dy[n] [group, M/group, P] x read_t[n]^T [group, P, C/group]. Every op here runs on all of ONNX Runtime's threads
- * (MatMul with the Transpose folded in, batched over images and groups); the earlier form, a Slice of padded x per
- * tap and one [M, K] x [K, C] Gemm over K = N x P, ran its copies on one thread and its GEMM on few: 64->64 3x3 at
- * 360x480 batch 4 took 1.07 s against 0.74 s now on 2 threads, and only 1.2x less from 1 thread to 2.
+ * (MatMul with the Transpose folded in, batched over images and groups), where a Slice runs on one and a Gemm of
+ * [M, K] x [K, C] on few.
  */
-function weightGradByTaps(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
+function weightGradByTapConvs(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
   const [n, c] = input;
   const m = output[1];
   const groups = win.group;
@@ -111,6 +116,70 @@ function weightGradByTaps(g: OnnxGraph, name: string, x: string, dy: string, win
   const stacked = taps === 1 ? products[0] : g.node('Concat', products, { name: `${name}_taps`, attrs: { axis: 4 } });
   const summed = g.node('ReduceSum', [stacked, g.int64([0])], { name: `${name}_batch`, attrs: { keepdims: 0 } });
   return g.node('Reshape', [summed, g.int64([m, c / groups, ...win.kernel])], { name });
+}
+
+function weightGradBySlices(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
+  const [n, c] = input;
+  const m = output[1];
+  const groups = win.group;
+  const spatial = input.slice(2);
+  const out = output.slice(2);
+  const axes = spatial.map((_, i) => 3 + i);
+  const k = n * count(out);
+  // x -> [group, C/group, N, ...in], zero-padded: a tap's slice of it, reshaped, is the [C/group, K] operand.
+  let xs = g.node('Transpose', [g.node('Reshape', [x, g.int64([n, groups, c / groups, ...spatial])], { name: `${name}_x_groups` })], {
+    name: `${name}_x`, attrs: { perm: [1, 2, 0, ...axes] },
+  });
+  if (win.pad.some((p) => p !== 0)) xs = g.node('Pad', [xs, g.int64([0, 0, 0, ...win.pad, 0, 0, 0, ...win.pad])], { name: `${name}_x_pad` });
+  if (groups === 1) return weightGradBySlicesGemm(g, name, xs, dy, win, input, output);
+  // dy -> [group, K, M/group], once for every tap.
+  const dys = g.node('Reshape', [
+    g.node('Transpose', [g.node('Reshape', [dy, g.int64([n, groups, m / groups, ...out])], { name: `${name}_dy_groups` })], {
+      name: `${name}_dy`, attrs: { perm: [1, 0, ...axes, 2] },
+    }),
+    g.int64([groups, k, m / groups]),
+  ], { name: `${name}_dy_k` });
+  const taps: string[] = [];
+  const offsets = win.kernel.reduce<number[][]>((all, size) => all.flatMap((o) => Array.from({ length: size }, (_, j) => [...o, j])), [[]]);
+  for (const o of offsets) {
+    const starts = o.map((j, i) => j * win.dilation[i]);
+    const slice = g.node('Slice', [xs, g.int64(starts), g.int64(starts.map((s, i) => s + win.stride[i] * (out[i] - 1) + 1)), g.int64(axes), g.int64(win.stride)], {
+      name: `${name}_tap`,
+    });
+    const product = g.node('MatMul', [g.node('Reshape', [slice, g.int64([groups, c / groups, k])], { name: `${name}_tap_k` }), dys], { name: `${name}_tap_grad` });
+    taps.push(g.node('Unsqueeze', [product, g.int64([3])], { name: `${name}_tap_axis` }));
+  }
+  // [group, C/group, M/group, taps] -> [M, C/group, k...].
+  const stacked = taps.length === 1 ? taps[0] : g.node('Concat', taps, { name: `${name}_taps`, attrs: { axis: 3 } });
+  const ordered = g.node('Transpose', [stacked], { name: `${name}_order`, attrs: { perm: [0, 2, 1, 3] } });
+  return g.node('Reshape', [ordered, g.int64([m, c / groups, ...win.kernel])], { name });
+}
+
+/**
+ * One group: dy as [M, K] (N moved behind the channels: whole planes copied, not an element-wise transpose with M
+ * innermost, which cost as much as the convolution itself at 360x480), each tap's [C, K] slice of x, and
+ * Gemm(dy, x_tap, transB) = [M, C] per tap, the transposition left to the GEMM's packing.
+ */
+function weightGradBySlicesGemm(g: OnnxGraph, name: string, xs: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {
+  const [n, c] = input;
+  const m = output[1];
+  const out = output.slice(2);
+  const axes = out.map((_, i) => 3 + i);
+  const k = n * count(out);
+  const dyk = g.node('Reshape', [g.node('Transpose', [dy], { name: `${name}_dy`, attrs: { perm: [1, 0, ...out.map((_, i) => 2 + i)] } }), g.int64([m, k])], { name: `${name}_dy_k` });
+  const padded = input.slice(2).map((d, i) => d + 2 * win.pad[i]);
+  const taps: string[] = [];
+  const offsets = win.kernel.reduce<number[][]>((all, size) => all.flatMap((o) => Array.from({ length: size }, (_, j) => [...o, j])), [[]]);
+  for (const o of offsets) {
+    const starts = o.map((j, i) => j * win.dilation[i]);
+    const ends = starts.map((st, i) => st + win.stride[i] * (out[i] - 1) + 1);
+    const whole = starts.every((st, i) => st === 0 && ends[i] === padded[i]) && win.stride.every((st) => st === 1);
+    const slice = whole ? xs : g.node('Slice', [xs, g.int64(starts), g.int64(ends), g.int64(axes), g.int64(win.stride)], { name: `${name}_tap` });
+    const product = g.node('Gemm', [dyk, g.node('Reshape', [slice, g.int64([c, k])], { name: `${name}_tap_k` })], { name: `${name}_tap_grad`, attrs: { transB: 1 } });
+    taps.push(offsets.length === 1 ? product : g.node('Unsqueeze', [product, g.int64([2])], { name: `${name}_tap_axis` }));
+  }
+  const stacked = taps.length === 1 ? taps[0] : g.node('Concat', taps, { name: `${name}_taps`, attrs: { axis: 2 } });
+  return g.node('Reshape', [stacked, g.int64([m, c, ...win.kernel])], { name });
 }
 
 function weightGradBySwappedConv(g: OnnxGraph, name: string, x: string, dy: string, win: ConvWindow, input: Shape, output: Shape): string {

@@ -50,9 +50,14 @@ describe('gradients: Convolution', () => {
   it('groups 2, stride 2, pad 1', () => expectAgree(conv('num_output: 4 kernel_size: 3 stride: 2 pad: 1 group: 2'), { x: [2, 4, 5, 6] }));
   it('1-D', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 pad: 1'), { x: [2, 3, 9] }));
   it('3-D, groups 3', () => expectAgree(conv('num_output: 3 kernel_size: 2 stride: 2 group: 3 pad: 1'), { x: [1, 3, 3, 4, 3] }));
-  // From 8 channels per group on, the weight gradient takes one product per kernel tap instead of the swapped Conv.
+  // From 8 channels per group on, the weight gradient takes one product per kernel tap instead of the swapped Conv:
+  // by slices of x on small planes, by depthwise Convs from 512 output positions per image on.
   it('8 channels: stride 2, pad 1, dilation 2', () => expectAgree(conv('num_output: 3 kernel_size: 3 stride: 2 pad: 1 dilation: 2'), { x: [2, 8, 7, 6] }, { maxPerBlob: 60 }));
   it('16 channels in groups 2, rectangular stride', () => expectAgree(conv('num_output: 4 kernel_size: 2 stride_h: 2 stride_w: 1 group: 2'), { x: [2, 16, 5, 4] }, { maxPerBlob: 60 }));
+  it('8 channels, 24x24 out (taps by depthwise Conv), pad 1', () => expectAgree(conv('num_output: 3 kernel_size: 3 pad: 1'), { x: [1, 8, 24, 24] }, { maxPerBlob: 60 }));
+  it('8 channels, 24x23 out (taps by depthwise Conv), stride 2, pad 1, dilation 2', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 pad: 1 dilation: 2'), { x: [1, 8, 50, 48] }, { maxPerBlob: 60 }));
+  it('16 channels in groups 2, 24x23 out (taps by depthwise Conv), rectangular stride', () => expectAgree(conv('num_output: 4 kernel_size: 2 stride_h: 2 stride_w: 1 group: 2'), { x: [1, 16, 48, 24] }, { maxPerBlob: 60 }));
+  it('8 channels, 1x1 kernel, stride 1, 24x24 (x itself is the only tap)', () => expectAgree(conv('num_output: 3 kernel_size: 1'), { x: [1, 8, 24, 24] }, { maxPerBlob: 60 }));
   it('8 channels, 1x1 kernel, stride 1 (x itself is the only tap)', () => expectAgree(conv('num_output: 3 kernel_size: 1'), { x: [2, 8, 3, 4] }, { maxPerBlob: 60 }));
   it('8 channels, 3-D, 1x1x1 kernel stride 2', () => expectAgree(conv('num_output: 2 kernel_size: 1 stride: 2'), { x: [2, 8, 3, 3, 2] }, { maxPerBlob: 60 }));
   it('two bottoms sharing the weights', () => expectAgree('type: "Convolution" bottom: "a" bottom: "b" top: "ya" top: "yb" convolution_param { num_output: 2 kernel_size: 2 }', { a: [1, 2, 3, 3], b: [2, 2, 4, 3] }));
