@@ -89,6 +89,7 @@ export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
       g.outputs.push({ name: names.get(b)!, ...(dynamicBatch ? {} : { shape: valueShape(b, false) }) });
     }
   }
+  g.prune();
   const scaled = opts.fold ?? true ? foldConvAffine(g) : undefined;
   const meta = { name: net.name, producerVersion: VERSION, doc: `Exported by caffe-tool from the Caffe net '${net.name}' (${net.dialect}, ${net.state.phase})` };
   if (opts.forSession) {

@@ -169,6 +169,7 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
     if (ctx.y.length === 1) return;
     const local = ctx.g.node('Mod', [indices, ctx.g.int64([input[2] * input[3]], [])]);
     ctx.g.node('Cast', [local], { outputs: [ctx.y[1]], attrs: { to: 1 }, name: `${ctx.name}_mask` });
+    ctx.g.flatIndices.set(ctx.y[1], { indices, shape: input });
     return;
   }
   // AVE: Caffe divides by the window clipped to the padded input [-pad, H + pad), not to the overhang that

@@ -5,7 +5,7 @@ import { CaffeToolError } from '../errors.js';
 import { zeros } from './broadcast-grad.js';
 import { forkParam } from './fork-param.js';
 import type { Params } from './params.js';
-import { formatShape } from './shape.js';
+import { count, formatShape } from './shape.js';
 import type { LayerDef, OnnxContext, Shape } from './types.js';
 
 /** SegNet's UpsampleLayer: LayerSetUp's parameter checks, then Reshape's shape checks and size rule. */
@@ -71,8 +71,12 @@ export const upsample: LayerDef = {
       // SegNet's Backward_cpu: bottom_diff[i] = top_diff[mask[i]] for every i, a gather (where two indices coincide
       // each gets the gradient, although only the later one reached the top: Caffe's rule). The mask gets none.
       const [, , oh, ow] = ctx.outputs[0];
-      const planes = ctx.g.node('Reshape', [dy, ctx.g.int64([input[0], input[1], oh * ow])], { name: `${ctx.name}_dy_planes` });
-      const gathered = ctx.g.node('GatherElements', [planes, ctx.saved('indices')], { name: `${ctx.name}_dx_planes`, attrs: { axis: 2 } });
+      const flat = poolIndices(ctx);
+      // The pooling's own indices are flat over the whole of dy; the mask's are plane by plane.
+      const rows = flat ? [1, count(ctx.outputs[0])] : [input[0], input[1], oh * ow];
+      const planes = ctx.g.node('Reshape', [dy, ctx.g.int64(rows)], { name: `${ctx.name}_dy_planes` });
+      const index = flat ? ctx.g.node('Reshape', [flat, ctx.g.int64([1, count(input)])], { name: `${ctx.name}_index_rows` }) : ctx.saved('indices');
+      const gathered = ctx.g.node('GatherElements', [planes, index], { name: `${ctx.name}_dx_planes`, attrs: { axis: rows.length - 1 } });
       const dx = ctx.g.node('Reshape', [gathered, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
       const mask = ctx.needDx[1] ? zeros(ctx, ctx.inputs[1]) : undefined;
       return { dx: [dx, mask] };
@@ -95,6 +99,11 @@ export const upsample: LayerDef = {
 function unpoolToOnnx(ctx: OnnxContext): void {
   const [n, c] = ctx.inputs[0];
   const [, , oh, ow] = ctx.outputs[0];
+  const flat = poolIndices(ctx);
+  if (flat) {
+    ctx.g.node('MaxUnpool', [ctx.x[0], flat, ctx.g.int64(ctx.outputs[0])], { outputs: ctx.y, name: ctx.name, attrs: { kernel_shape: [1, 1], strides: [1, 1] } });
+    return;
+  }
   const planes = ctx.g.int64([0, 0, -1]);
   const mask = ctx.g.node('Cast', [ctx.x[1]], { attrs: { to: 7 }, name: `${ctx.name}_indices` });
   const indices = ctx.g.node('Reshape', [mask, planes], { name: `${ctx.name}_index_planes` });
@@ -119,4 +128,15 @@ function unpoolToOnnx(ctx: OnnxContext): void {
   const data = ctx.g.node('Reshape', [ctx.x[0], planes], { name: `${ctx.name}_planes` });
   const scattered = ctx.g.node('ScatterElements', [empty, indices, data], { attrs: { axis: 2 }, name: ctx.name });
   ctx.g.node('Reshape', [scattered, ctx.g.int64([0, 0, oh, ow])], { outputs: ctx.y, name: `${ctx.name}_reshape` });
+}
+
+/**
+ * The paired MAX Pooling's own flat indices, where they say the same as the mask: the unpooled plane is the
+ * pooling's input plane, so h * W + w plus the plane's offset is the flat index MaxPool gave (a known batch only;
+ * then the Mod, the two Casts and the Add between them are not needed). Otherwise undefined.
+ */
+function poolIndices(ctx: OnnxContext): string | undefined {
+  const known = ctx.g.flatIndices.get(ctx.x[1]);
+  if (!known || ctx.dynamicBatch || known.shape.join(',') !== ctx.outputs[0].join(',')) return undefined;
+  return known.indices;
 }

@@ -170,6 +170,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
       }
     }
   }
+  g.prune();
   return { g, params, data, paramInputs, grads, updates, randoms, outputs, loss, gradIn, dataGrads, exposed };
 }
 
@@ -184,6 +185,8 @@ class Backward {
     private readonly params: NetParams, gradInputs: string[],
   ) {
     // Caffe's blob_need_backward: a top needs a gradient when its layer learns or one of its bottoms needs one.
+    // Net inputs first (`input:` fields, before any layer reads them).
+    for (const b of net.inputs()) if (gradInputs.includes(b.name)) this.needs.add(b);
     for (const l of net.layers) {
       if (l.def.source) {
         l.tops.forEach((t) => gradInputs.includes(t.name) && this.needs.add(t));
@@ -193,7 +196,6 @@ class Backward {
       const down = propagateDown(l);
       if (learns || l.bottoms.some((b, i) => down[i] && this.needs.has(b))) l.tops.forEach((t) => this.needs.add(t));
     }
-    for (const b of net.inputs()) if (gradInputs.includes(b.name)) this.needs.add(b);
   }
 
   seedLosses(): void {

@@ -156,6 +156,32 @@ describe('gradients: Upsample', () => {
       { x: [2, 2, 2, 3], mask: [2, 2, 2, 3] }, { values: { mask }, fixed: ['mask'] });
   });
   it('nearest neighbour, 3-D input', () => expectAgree('type: "Upsample" bottom: "x" top: "y" upsample_param { scale: 3 }', { x: [2, 3, 4] }));
+  it("after the MAX Pooling whose mask it reads (the pooling's own indices): y and dx keep each window's maximum, by hand", async () => {
+    const shape = [2, 2, 4, 6];
+    const text = `input: "x" input_shape { ${shape.map((d) => `dim: ${d}`).join(' ')} }
+layer { name: "pool" type: "Pooling" bottom: "x" top: "p" top: "mask" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "unpool" type: "Upsample" bottom: "p" bottom: "mask" top: "y" upsample_param { upsample_h: 4 upsample_w: 6 } }\n`;
+    const file = parseCaffeText(text, { kinds: ['net'] });
+    const net = buildNet(file.message, { phase: 'TRAIN', dialect: file.dialect });
+    const y = net.blobVersions.find((b) => b.name === 'y')!;
+    const engine = await TrainingEngine.create(net, { backward: 'external', inputGrads: ['x'], expose: [y] });
+    const x = Float32Array.from({ length: 96 }, (_, i) => Math.sin(i * 2.3) * 10);
+    const dy = Float32Array.from({ length: 96 }, (_, i) => i + 1);
+    try {
+      const { exposed, dataGrads } = await engine.step({ x, 'grad_in:y': dy });
+      const keep = new Float32Array(96);
+      for (let plane = 0; plane < 4; plane++) for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) {
+        const window = [0, 1, 6, 7].map((o) => plane * 24 + i * 12 + j * 2 + o);
+        keep[window.reduce((a, b) => (x[b] > x[a] ? b : a))] = 1;
+      }
+      assert.deepEqual(Array.from(exposed.get(y)!), Array.from(x, (v, i) => (keep[i] ? v : 0)));
+      assert.deepEqual(Array.from(dataGrads.get('x')!), Array.from(dy, (v, i) => (keep[i] ? v : 0)));
+      // The pooling's indices replace the mask: no Mod, no Cast to int64 and back.
+      assert.ok(!engine.graph.g.nodes.some((n) => n.op === 'Mod' || n.op === 'Cast'), engine.graph.g.nodes.map((n) => n.op).join(' '));
+    } finally {
+      await engine.release();
+    }
+  });
 });
 
 describe('gradients: SPP', () => {

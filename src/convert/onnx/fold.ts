@@ -51,7 +51,7 @@ export function foldConvAffine(g: OnnxGraph): Map<string, ScaledWeight> {
   if (removed.size) {
     const kept = g.nodes.filter((n) => !removed.has(n));
     g.nodes.splice(0, g.nodes.length, ...kept);
-    dropUnused(g);
+    g.prune();
   }
   return scaled;
 }
@@ -92,9 +92,4 @@ function channelAffine(node: OnnxNode, x: string, init: Map<string, OnnxTensor>,
     return { scale, shift };
   }
   return undefined;
-}
-
-function dropUnused(g: OnnxGraph): void {
-  const used = new Set(g.nodes.flatMap((n) => n.inputs));
-  for (let i = g.initializers.length - 1; i >= 0; i--) if (!used.has(g.initializers[i].name)) g.initializers.splice(i, 1);
 }

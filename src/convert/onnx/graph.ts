@@ -44,6 +44,12 @@ export class OnnxGraph {
   readonly initializers: OnnxTensor[] = [];
   readonly inputs: OnnxValue[] = [];
   readonly outputs: OnnxValue[] = [];
+  /**
+   * Float tensors that are the plane-local part of integer flat indices: a MAX Pooling's mask top (h * W + w as
+   * floats) of MaxPool's indices over `shape` [N, C, H, W]. An unpooling onto planes of that shape reads the
+   * indices themselves, and the mask's own nodes go when nothing else reads it (prune).
+   */
+  readonly flatIndices = new Map<string, { indices: string; shape: number[] }>();
   private readonly names = new Set<string>();
   private readonly constants = new Map<string, string>();
 
@@ -76,6 +82,22 @@ export class OnnxGraph {
     const outputs = Array.from({ length: count }, () => this.unique(`${opts.name ?? op}_out`));
     this.node(op, inputs, { ...opts, outputs });
     return outputs;
+  }
+
+  /** Drop the nodes whose outputs neither a graph output nor a kept node reads, then the initializers nothing reads. */
+  prune(): void {
+    const needed = new Set(this.outputs.map((o) => o.name));
+    const kept: OnnxNode[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i];
+      if (!n.outputs.some((o) => needed.has(o))) continue;
+      kept.push(n);
+      for (const input of n.inputs) needed.add(input);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const used = this.initializers.filter((t) => needed.has(t.name));
+    this.initializers.splice(0, this.initializers.length, ...used);
+    for (const [key, name] of this.constants) if (!needed.has(name)) this.constants.delete(key);
   }
 
   /** A tensor stored in the model. */
