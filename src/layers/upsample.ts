@@ -5,7 +5,7 @@ import { CaffeToolError } from '../errors.js';
 import { zeros } from './broadcast-grad.js';
 import { forkParam } from './fork-param.js';
 import type { Params } from './params.js';
-import { count, formatShape } from './shape.js';
+import { formatShape } from './shape.js';
 import type { LayerDef, OnnxContext, Shape } from './types.js';
 
 /** SegNet's UpsampleLayer: LayerSetUp's parameter checks, then Reshape's shape checks and size rule. */
@@ -71,12 +71,18 @@ export const upsample: LayerDef = {
       // SegNet's Backward_cpu: bottom_diff[i] = top_diff[mask[i]] for every i, a gather (where two indices coincide
       // each gets the gradient, although only the later one reached the top: Caffe's rule). The mask gets none.
       const [, , oh, ow] = ctx.outputs[0];
+      // The pooling's own indices are flat over the whole of dy: less each plane's offset they are the mask's
+      // plane-local ones (a GatherElements over N x C rows runs on every thread; over one flat row, on one).
       const flat = poolIndices(ctx);
-      // The pooling's own indices are flat over the whole of dy; the mask's are plane by plane.
-      const rows = flat ? [1, count(ctx.outputs[0])] : [input[0], input[1], oh * ow];
-      const planes = ctx.g.node('Reshape', [dy, ctx.g.int64(rows)], { name: `${ctx.name}_dy_planes` });
-      const index = flat ? ctx.g.node('Reshape', [flat, ctx.g.int64([1, count(input)])], { name: `${ctx.name}_index_rows` }) : ctx.saved('indices');
-      const gathered = ctx.g.node('GatherElements', [planes, index], { name: `${ctx.name}_dx_planes`, attrs: { axis: rows.length - 1 } });
+      const [n, c] = input;
+      const index = flat
+        ? ctx.g.node('Sub', [
+          ctx.g.node('Reshape', [flat, ctx.g.int64([n, c, -1])], { name: `${ctx.name}_index_planes` }),
+          ctx.g.initializer(`${ctx.name}_plane_offsets`, BigInt64Array.from({ length: n * c }, (_, i) => BigInt(i * oh * ow)), [n, c, 1]),
+        ], { name: `${ctx.name}_local_indices` })
+        : ctx.saved('indices');
+      const planes = ctx.g.node('Reshape', [dy, ctx.g.int64([n, c, oh * ow])], { name: `${ctx.name}_dy_planes` });
+      const gathered = ctx.g.node('GatherElements', [planes, index], { name: `${ctx.name}_dx_planes`, attrs: { axis: 2 } });
       const dx = ctx.g.node('Reshape', [gathered, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
       const mask = ctx.needDx[1] ? zeros(ctx, ctx.inputs[1]) : undefined;
       return { dx: [dx, mask] };
