@@ -95,3 +95,21 @@ describe('ONNX model bytes', () => {
     assert.notEqual(externalData[0].data.buffer, source.buffer);
   });
 });
+
+describe('OnnxGraph.prune', () => {
+  it('drops what no output reads, keeps a node with one output read, and forgets dropped shared constants', () => {
+    const g = new OnnxGraph(17);
+    g.inputs.push({ name: 'x', shape: [2], elemType: 1 });
+    const two = g.float32([2], []);
+    const kept = g.node('Mul', ['x', two], { name: 'kept' });
+    g.node('Add', [g.node('Mul', ['x', g.float32([3], [])], { name: 'dead_mul' }), two], { name: 'dead_add' });
+    const [first] = g.nodeN('TopK', [kept, g.int64([1])], 2, { name: 'topk' });
+    g.outputs.push({ name: first });
+    g.prune();
+    assert.deepEqual(g.nodes.map((n) => n.name), ['kept', 'topk']);
+    assert.deepEqual(g.initializers.map((t) => Array.from(t.data as ArrayLike<number | bigint>).map(Number)), [[2], [1]]);
+    // The constant 3 went with its node: asking for it again makes a new initializer, not a dangling name.
+    const three = g.float32([3], []);
+    assert.ok(g.initializers.some((t) => t.name === three));
+  });
+});
