@@ -22,7 +22,7 @@ export interface GradCheckOptions {
   weights?: Float32Array[];
   /** Inputs whose gradient is not checked (labels): the layer must not be asked for one (propagate_down). */
   fixed?: string[];
-  /** Check at most this many elements per input and per learned blob, spread evenly (default all). */
+  /** Check at most this many elements per input and per learned blob, one in each run of length/max (default all). */
   maxPerBlob?: number;
 }
 
@@ -71,7 +71,10 @@ export async function checkGradients(layer: string, inputs: Record<string, Shape
     let checked = 0;
     const compare = async (what: string, data: Float32Array, grad: Float32Array) => {
       const stride = Math.max(1, Math.floor(data.length / (opts.maxPerBlob ?? data.length)));
-      for (let i = 0; i < data.length; i += stride) {
+      for (let k = 0; k * stride < data.length; k++) {
+        // One element of each run of `stride`, at an offset that varies from run to run: every multiple of the
+        // stride alone would miss whole kernel columns (a stride of 3 checks only kw = 0 of a 3x3 weight).
+        const i = Math.min(data.length - 1, k * stride + ((k * 2654435761) % 4294967296) % stride);
         const keep = data[i];
         data[i] = keep + step;
         const plus = await objective();
