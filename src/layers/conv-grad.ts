@@ -93,12 +93,21 @@ function weightGradByTapConvs(g: OnnxGraph, name: string, x: string, dy: string,
   const groups = win.group;
   const positions = count(output.slice(2));
   const taps = count(win.kernel);
-  const plain = taps === 1 && win.stride.every((s) => s === 1) && win.pad.every((p) => p === 0);
+  const sameGrid = win.stride.every((s) => s === 1) && output.slice(2).every((d, i) => d === input[2 + i]);
   const dyk = g.node('Reshape', [dy, g.int64([n, groups, m / groups, positions])], { name: `${name}_dy` });
   const products: string[] = [];
   for (let t = 0; t < taps; t++) {
+    // The tap's offset j * dilation - pad on each axis (t in row-major order over the kernel).
+    let rest = t;
+    const offsets = win.kernel.map((_, i) => {
+      const inner = count(win.kernel.slice(i + 1));
+      const j = Math.floor(rest / inner);
+      rest %= inner;
+      return j * win.dilation[i] - win.pad[i];
+    });
     let read = x;
-    if (!plain) {
+    // A tap that reads x where the output is (the centre of a "same" window, or a 1x1 kernel) needs no Conv.
+    if (!(sameGrid && offsets.every((o) => o === 0))) {
       const onehot = new Float32Array(c * taps);
       for (let ch = 0; ch < c; ch++) onehot[ch * taps + t] = 1;
       read = g.node('Conv', [x, g.float32(onehot, [c, 1, ...win.kernel])], {
