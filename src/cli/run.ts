@@ -18,6 +18,7 @@ interface Options {
   output?: string;
   json?: boolean;
   device?: string;
+  threads?: string;
   meanFile?: string;
   meanValues?: string;
   scale?: string;
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .option('--output <file>', '.npy: the raw first output; .png: the segmentation mask in colour')
     .option('--json', 'print one JSON document')
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--mean-file <binaryproto>', 'subtract this mean image (else the net\'s transform_param)')
     .option('--mean-values <b,g,r>', 'subtract these per-channel means')
     .option('--scale <s>', 'multiply after the mean is subtracted')
@@ -47,7 +49,7 @@ export function register(program: Command): void {
     .option('--shape <name=N,C,H,W...>', 'input shapes for the Caffe net')
     .action(async (opts: Options) => {
       if (!opts.input?.length) throw usageError('run needs --input FILE...');
-      const device = parseDevice(opts.device);
+      const device = parseDevice(opts.device, opts.threads);
       const model = await openModel({ model: opts.model, weights: opts.weights, onnx: opts.onnx, device, inputs: parseInputShapes(opts.shape), dynamicBatch: true, notice });
       if (model.inputs.length !== 1) throw new CaffeToolError(`the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}): run feeds one`);
       const [input] = model.inputs;

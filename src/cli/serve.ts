@@ -19,6 +19,7 @@ interface Options {
   host: string;
   port: string;
   device?: string;
+  threads?: string;
   labels: string[];
   maxBatch: string;
   maxDelayMs: string;
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on', SERVE_DEFAULTS.host)
     .option('--port <port>', 'port to listen on; 0 picks a free one', String(SERVE_DEFAULTS.port))
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--labels <FILE|NAME=FILE>', 'class names, one per line: for every model, or NAME=FILE for one (repeatable)', collect, [])
     .option('--max-batch <n>', 'items in one session call', String(SERVE_DEFAULTS.maxBatch))
     .option('--max-delay-ms <ms>', 'how long a request waits for others to batch with', String(SERVE_DEFAULTS.maxDelayMs))
@@ -66,7 +68,7 @@ export function register(program: Command): void {
         models: sources.map((s, i) => ({ ...s, labels: labels[i], preprocess })),
         host: opts.host,
         port: integer('--port', opts.port, 0),
-        device: parseDevice(opts.device),
+        device: parseDevice(opts.device, opts.threads),
         shapes: parseInputShapes(opts.shape),
         maxBatch: integer('--max-batch', opts.maxBatch, 1),
         maxDelayMs: Math.max(0, number('--max-delay-ms', opts.maxDelayMs)),

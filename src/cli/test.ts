@@ -12,6 +12,7 @@ interface Options {
   weights?: string;
   iterations: string;
   device?: string;
+  threads?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option('--weights <caffemodel>', 'the trained weights (also -weights)')
     .option('--iterations <n>', 'how many batches (also -iterations)', '50')
     .option('--device <device>', 'cpu (default), cuda or cuda:N (also -gpu N)')
+    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--json', 'print one JSON document')
     .option('--quiet', 'no per-batch log lines on stderr')
     .action(async (opts: Options) => {
@@ -34,7 +36,7 @@ export function register(program: Command): void {
       const { source, baseDir } = readNetSource(opts.model, 'TEST', notice);
       const log = new TrainLog({ quiet: opts.quiet, tty: false });
       const result = await evaluate(source, {
-        weights: opts.weights, iterations, device: parseDevice(opts.device), baseDir,
+        weights: opts.weights, iterations, device: parseDevice(opts.device, opts.threads), baseDir,
         onBatch: (i, outputs) => {
           for (const [name, v] of outputs) for (const x of v) log.info('caffe.cpp:304', `Batch ${i}, ${name} = ${g6(x)}`);
         },

@@ -15,6 +15,7 @@ interface Options {
   warmup: string;
   batch?: string;
   device?: string;
+  threads?: string;
   shape?: string[];
   json?: boolean;
   backward?: boolean;
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--warmup <n>', 'untimed iterations first', '5')
     .option('--batch <n>', 'batch size (default: the net\'s)')
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--shape <name=N,C,H,W...>', 'input shapes for the Caffe net')
     .option('--json', 'print one JSON document')
     .option('--backward', 'time a training step (the TRAIN net forward and backward) instead of the forward')
@@ -41,7 +43,7 @@ export function register(program: Command): void {
       if (opts.backward) {
         if (!opts.model || opts.onnx) throw usageError('--backward times a Caffe net: give --model (a train/val or deploy prototxt)');
         if (opts.batch !== undefined) throw usageError('--backward takes the batch from the net: set it with --shape data=N,C,H,W');
-        const r = await timeTrainingStep({ model: opts.model, weights: opts.weights, inputs: parseInputShapes(opts.shape), device: parseDevice(opts.device), iterations, warmup, notice });
+        const r = await timeTrainingStep({ model: opts.model, weights: opts.weights, inputs: parseInputShapes(opts.shape), device: parseDevice(opts.device, opts.threads), iterations, warmup, notice });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;
@@ -53,7 +55,7 @@ export function register(program: Command): void {
         return;
       }
       const model = await openModel({
-        model: opts.model, weights: opts.weights, onnx: opts.onnx, device: parseDevice(opts.device),
+        model: opts.model, weights: opts.weights, onnx: opts.onnx, device: parseDevice(opts.device, opts.threads),
         inputs: parseInputShapes(opts.shape), randomWeights: true, dynamicBatch: opts.batch !== undefined, notice,
       });
       const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};

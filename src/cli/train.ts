@@ -12,6 +12,7 @@ interface Options {
   weights?: string;
   snapshot?: string;
   device?: string;
+  threads?: string;
   logJson?: string;
   sigint_effect: string;
   sighup_effect: string;
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--weights <caffemodels>', 'start from these weights, copied by layer name (comma-separated, also -weights)')
     .option('--snapshot <solverstate>', 'resume from a .solverstate (also -snapshot)')
     .option('--device <device>', 'cpu (default), cuda or cuda:N (also -gpu N)')
+    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--log-json <file>', 'also write one JSON object per display and test to FILE')
     .option('--sigint_effect <effect>', 'on SIGINT: stop (after a snapshot), snapshot, or none', 'stop')
     .option('--sighup_effect <effect>', 'on SIGHUP: snapshot (and go on), stop, or none', 'snapshot')
@@ -46,7 +48,7 @@ export function register(program: Command): void {
       }
       const stopAt = opts.iterations === undefined ? undefined : Number(opts.iterations);
       if (stopAt !== undefined && !(Number.isInteger(stopAt) && stopAt >= 0)) throw usageError(`--iterations must be a whole number, not '${opts.iterations}'`);
-      const device = parseDevice(opts.device);
+      const device = parseDevice(opts.device, opts.threads);
       const solver = readSolverFile(opts.solver, notice);
       const log = new TrainLog({ jsonPath: opts.logJson, quiet: opts.quiet });
       try {

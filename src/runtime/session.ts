@@ -5,14 +5,18 @@ import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { CaffeToolError, usageError } from '../errors.js';
 
-export type Device = { kind: 'cpu' } | { kind: 'cuda'; id: number };
+/** Where a session runs; `threads`: ONNX Runtime's threads inside an operator (its default: one per core). */
+export type Device = ({ kind: 'cpu' } | { kind: 'cuda'; id: number }) & { threads?: number };
 
-/** `cpu`, `cuda` or `cuda:N`. */
-export function parseDevice(spec: string | undefined): Device {
-  if (spec === undefined || spec === 'cpu') return { kind: 'cpu' };
+/** `cpu`, `cuda` or `cuda:N`, and --threads when given. */
+export function parseDevice(spec: string | undefined, threads?: string): Device {
+  const n = threads === undefined ? undefined : Number(threads);
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw usageError(`--threads must be a whole number from 1, not '${threads}'`);
+  const extra = n === undefined ? {} : { threads: n };
+  if (spec === undefined || spec === 'cpu') return { kind: 'cpu', ...extra };
   const m = /^cuda(?::(\d+))?$/.exec(spec);
   if (!m) throw usageError(`--device must be cpu, cuda or cuda:N, not '${spec}'`);
-  return { kind: 'cuda', id: Number(m[1] ?? 0) };
+  return { kind: 'cuda', id: Number(m[1] ?? 0), ...extra };
 }
 
 /** Whether onnxruntime-node's CUDA provider library was installed next to its binding. */
@@ -41,6 +45,7 @@ export async function createSession(
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: device.kind === 'cuda' ? [{ name: 'cuda', deviceId: device.id } as ort.InferenceSession.ExecutionProviderConfig, 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
+    ...(device.threads ? { intraOpNumThreads: device.threads } : {}),
     // Warnings only: ONNX Runtime's own notices would mix with the command's output on stderr.
     logSeverityLevel: 3,
     ...(externalData ? { externalData } : {}),

@@ -96,6 +96,14 @@ describe('caffe-tool to-onnx, run, time', () => {
     assert.ok(!existsSync(join(dir, 'out.npy')));
   });
 
+  it('--threads: a whole number sets ONNX Runtime\'s threads, anything else is a usage error', () => {
+    const net = join(CASE, 'net.prototxt');
+    assert.equal(run('time', '--model', net, '--iterations', '2', '--warmup', '1', '--threads', '1').code, 0);
+    const bad = run('time', '--model', net, '--iterations', '1', '--threads', '1.5');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--threads must be a whole number from 1, not '1\.5'/);
+  });
+
   it('time prints mean and percentiles, and --json', () => {
     const r = run('time', '--model', join(CASE, 'net.prototxt'), '--iterations', '5', '--warmup', '1', '--batch', '3', '--json');
     assert.equal(r.code, 0, r.stderr);
