@@ -1,5 +1,6 @@
 // Convolution: weights [num_output, C/group, k...], bias [num_output].
 import { convAttrs, convGeometry, convOutSize } from './conv-geometry.js';
+import { blockedConv } from './conv-blocked.js';
 import { convDataGrad, convWeightGrad, sharedWeightGrads } from './conv-grad.js';
 import { count } from './shape.js';
 import type { LayerDef } from './types.js';
@@ -32,7 +33,7 @@ export const convolution: LayerDef = {
     const w = ctx.weight(0);
     const b = g.biasTerm ? [ctx.weight(1)] : [];
     ctx.x.forEach((x, i) => {
-      ctx.g.node('Conv', [x, w, ...b], { outputs: [ctx.y[i]], name: ctx.name, attrs: convAttrs(g) });
+      blockedConv(ctx.g, ctx.name, x, w, b, convAttrs(g), ctx.inputs[i][1], g.numOutput, ctx.train?.nchwcBlock, ctx.y[i]);
     });
   },
   gradient(ctx) {
@@ -40,7 +41,7 @@ export const convolution: LayerDef = {
     return sharedWeightGrads(
       ctx,
       g.biasTerm,
-      (dy, i) => convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, ctx.inputs[i], ctx.outputs[i]),
+      (dy, i) => convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, ctx.inputs[i], ctx.outputs[i], ctx.train.nchwcBlock),
       (x, dy, i) => convWeightGrad(ctx.g, `${ctx.name}_dW${i}`, x, dy, g, ctx.inputs[i], ctx.outputs[i]),
     );
   },

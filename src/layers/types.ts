@@ -98,6 +98,8 @@ export interface TrainHooks {
   update(i: number, value: string): void;
   /** A graph input fed with fresh seeded uniform [0, 1) numbers at every step (Dropout's mask). */
   random(shape: Shape): string;
+  /** ONNX Runtime's NCHWc block size where the graph runs on its CPU provider: convolutions of fed weights ask for that layout (conv-blocked.ts). */
+  nchwcBlock?: number;
 }
 
 /** What a layer's gradient sees: its training forward's context plus the gradients flowing back. */

@@ -9,6 +9,7 @@ import { count, formatShape } from '../layers/shape.js';
 import type { Net, NetBlob } from '../net/net.js';
 import { Rng } from '../surgery/fillers.js';
 import { encodeModel } from '../convert/onnx/model.js';
+import { nchwcBlockSize } from '../runtime/nchwc.js';
 import { createSession, type Device } from '../runtime/session.js';
 import { buildTrainingGraph, type GraphOptions, type TrainingGraph } from './graph.js';
 import type { OwnedParam } from './params.js';
@@ -52,7 +53,8 @@ export class TrainingEngine {
   }
 
   static async create(net: Net, opts: EngineOptions = {}): Promise<TrainingEngine> {
-    const graph = buildTrainingGraph(net, opts);
+    const nchwcBlock = (opts.device?.kind ?? 'cpu') === 'cpu' ? await nchwcBlockSize() : undefined;
+    const graph = buildTrainingGraph(net, { ...opts, nchwcBlock });
     const values = new Map<OwnedParam, Float32Array>();
     for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values, opts.shareValues ?? false));
     const model = encodeModel(graph.g, { name: net.name, producerVersion: 'caffe-tool', doc: `training graph of '${net.name}'` });

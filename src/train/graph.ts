@@ -24,6 +24,8 @@ export interface GraphOptions {
   /** 'external' backward: the data tops that get a gradient (default: all). */
   inputGrads?: string[];
   opset?: number;
+  /** ONNX Runtime's NCHWc block size (runtime/nchwc.ts), for a graph that runs on its CPU provider. */
+  nchwcBlock?: number;
 }
 
 export interface GraphTensor {
@@ -102,6 +104,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
         randoms.push({ name, shape });
         return name;
       },
+      nchwcBlock: opts.nchwcBlock,
     };
     const ctx = layerContext(net, l, g, names, owners, paramInputs, train);
     contexts.set(l, ctx);

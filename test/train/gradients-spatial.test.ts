@@ -1,12 +1,15 @@
 // The spatial layers' backward (convolutions, pooling and SPP, unpooling, resizing, crop, LRN) against finite differences
 // of their forward (test/train/gradcheck.ts), and MAX pooling's ties against Caffe's first-max rule by hand.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { checkGradients, type GradCheckOptions } from './gradcheck.js';
 import { parseCaffeText } from '../../src/io/files.js';
 import type { Shape } from '../../src/layers/types.js';
 import { buildNet } from '../../src/net/net.js';
+import { nchwcBlockSize } from '../../src/runtime/nchwc.js';
 import { TrainingEngine } from '../../src/train/engine.js';
+import { buildTrainingGraph } from '../../src/train/graph.js';
 
 async function expectAgree(layer: string, inputs: Record<string, Shape>, opts: GradCheckOptions = {}): Promise<void> {
   const { checked, failures } = await checkGradients(layer, inputs, opts);
@@ -58,6 +61,22 @@ describe('gradients: Convolution', () => {
   it('8 channels, 24x23 out (taps by depthwise Conv), stride 2, pad 1, dilation 2', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 pad: 1 dilation: 2'), { x: [1, 8, 50, 48] }, { maxPerBlob: 60 }));
   it('16 channels in groups 2, 24x23 out (taps by depthwise Conv), rectangular stride', () => expectAgree(conv('num_output: 4 kernel_size: 2 stride_h: 2 stride_w: 1 group: 2'), { x: [1, 16, 48, 24] }, { maxPerBlob: 60 }));
   it('8 channels, 1x1 kernel, stride 1, 24x24 (x itself is the only tap)', () => expectAgree(conv('num_output: 3 kernel_size: 1'), { x: [1, 8, 24, 24] }, { maxPerBlob: 60 }));
+  // 16 channels in and out: on a CPU with ONNX Runtime's NCHWc layout (block 8 or 16) the forward and the data
+  // gradient run as blocked convolutions with the filter reordered in the graph.
+  it('16 -> 16 channels, 3x3 pad 1 (blocked layout where the CPU has it)', () => expectAgree(conv('num_output: 16 kernel_size: 3 pad: 1'), { x: [2, 16, 5, 6] }, { maxPerBlob: 80 }));
+  it('the 16-channel convolutions of a training graph are blocked where the CPU has NCHWc', async (t) => {
+    const block = await nchwcBlockSize();
+    // MLAS's rule on x86-64: 16 with AVX-512F, 8 with AVX2 (a wrong filter order would make the probe find none).
+    const flags = existsSync('/proc/cpuinfo') ? (/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(' ') : [];
+    const expected = flags.includes('avx512f') ? 16 : flags.includes('avx2') ? 8 : undefined;
+    if (expected) assert.equal(block, expected);
+    if (!block) return t.skip('ONNX Runtime has no NCHWc kernels on this CPU');
+    const text = `input: "x" input_shape { dim: 1 dim: 16 dim: 5 dim: 6 }\nlayer { name: "c" ${conv('num_output: 16 kernel_size: 3 pad: 1')} }\n`;
+    const graph = buildTrainingGraph(buildNet(parseCaffeText(text, { kinds: ['net'] }).message, { phase: 'TRAIN' }), { backward: 'external', inputGrads: ['x'], nchwcBlock: block });
+    // The forward and the data gradient (the flipped-kernel convolution).
+    assert.equal(graph.g.nodes.filter((n) => n.op === 'Conv' && n.domain === 'com.microsoft.nchwc').length, 2);
+  });
+  it('16 -> 32 channels, 3x3 stride 2 with bias (blocked forward, ConvTranspose data gradient)', () => expectAgree(conv('num_output: 32 kernel_size: 3 stride: 2 pad: 1'), { x: [1, 16, 7, 6] }, { maxPerBlob: 80 }));
   it('8 channels, 1x1 kernel, stride 1 (x itself is the only tap)', () => expectAgree(conv('num_output: 3 kernel_size: 1'), { x: [2, 8, 3, 4] }, { maxPerBlob: 60 }));
   it('8 channels, 3-D, 1x1x1 kernel stride 2', () => expectAgree(conv('num_output: 2 kernel_size: 1 stride: 2'), { x: [2, 8, 3, 3, 2] }, { maxPerBlob: 60 }));
   it('two bottoms sharing the weights', () => expectAgree('type: "Convolution" bottom: "a" bottom: "b" top: "ya" top: "yb" convolution_param { num_output: 2 kernel_size: 2 }', { a: [1, 2, 3, 3], b: [2, 2, 4, 3] }));

@@ -117,7 +117,8 @@ function modelHead(g: OnnxGraph, meta: ModelMeta): onnxProto.onnx.IModelProto {
     producerName: 'caffe-tool',
     producerVersion: meta.producerVersion,
     docString: meta.doc ?? '',
-    opsetImport: [{ domain: '', version: g.opset }],
+    // ONNX Runtime's own domains, version 1, where a node uses them (the training graph's blocked convolutions).
+    opsetImport: [{ domain: '', version: g.opset }, ...[...new Set(g.nodes.map((n) => n.domain ?? ''))].filter((d) => d).map((domain) => ({ domain, version: 1 }))],
   };
 }
 
