@@ -7,7 +7,7 @@ import { CaffeToolError } from '../errors.js';
 import { blobData } from '../io/blob.js';
 import { readCaffeFile } from '../io/files.js';
 import { zeros } from './broadcast-grad.js';
-import { checkLabelCount, classAxes, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
+import { checkLabelCount, classAxes, ignoreLabel, integerLabels, lossScale, lossTop, negativeLogLikelihood, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
 import { count, formatShape } from './shape.js';
 import type { LayerDef, OnnxContext } from './types.js';
 
@@ -64,8 +64,7 @@ export const infogainLoss: LayerDef = {
     let terms = g.node('ReduceSum', [g.node('Mul', [rows, logp], { name: `${ctx.name}_weighted` }), g.int64([1])], { attrs: { keepdims: 0 }, name: `${ctx.name}_per_position` });
     if (valid) terms = g.node('Mul', [terms, valid], { name: `${ctx.name}_kept` });
     const norm = normalizer(ctx, normalizationMode(ctx, 'default'), outer, inner, valid);
-    const sum = g.node('ReduceSum', [terms], { attrs: { keepdims: 0 }, name: `${ctx.name}_sum` });
-    g.node('Div', [g.node('Neg', [sum], { name: `${ctx.name}_neg` }), norm], { outputs: [ctx.y[0]], name: ctx.name });
+    negativeLogLikelihood(ctx, terms, norm);
     if (ctx.train) {
       ctx.train.save('prob', prob);
       ctx.train.save('rows', rows);

@@ -89,6 +89,12 @@ export function normalizer(ctx: OnnxContext, mode: Normalization, outer: number,
   return g.float32([Math.max(1, n)], []);
 }
 
+/** The loss top: -sum(terms) / normalizer, the terms being the log-likelihoods (weighted, ignored ones zeroed). */
+export function negativeLogLikelihood(ctx: OnnxContext, terms: string, norm: string): void {
+  const sum = ctx.g.node('ReduceSum', [terms], { attrs: { keepdims: 0 }, name: `${ctx.name}_sum` });
+  ctx.g.node('Div', [ctx.g.node('Neg', [sum], { name: `${ctx.name}_neg` }), norm], { outputs: [ctx.y[0]], name: ctx.name });
+}
+
 /** The gradient's scale dy / normalizer (dy: the loss top's gradient, loss_weight for a loss). */
 export function lossScale(ctx: GradContext): string {
   return ctx.g.node('Div', [ctx.dy[0]!, ctx.saved('normalizer')], { name: `${ctx.name}_scale` });

@@ -3,7 +3,7 @@
 // normalization came to BVLC Caffe in 2017; before, the loss was divided by the batch size, which is
 // still the default when loss_param gives neither normalization nor normalize.
 import { CaffeToolError } from '../errors.js';
-import { ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
+import { ignoreLabel, integerLabels, lossScale, lossTop, negativeLogLikelihood, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
 import { count, formatShape } from './shape.js';
 import type { LayerDef } from './types.js';
 
@@ -36,8 +36,7 @@ export const sigmoidCrossEntropyLoss: LayerDef = {
     if (valid) terms = g.node('Mul', [terms, valid], { name: `${ctx.name}_kept` });
     const outer = shape[0];
     const norm = normalizer(ctx, normalizationMode(ctx, 'BATCH_SIZE'), outer, count(shape) / outer, valid);
-    const sum = g.node('ReduceSum', [terms], { attrs: { keepdims: 0 }, name: `${ctx.name}_sum` });
-    g.node('Div', [g.node('Neg', [sum], { name: `${ctx.name}_neg` }), norm], { outputs: [ctx.y[0]], name: ctx.name });
+    negativeLogLikelihood(ctx, terms, norm);
     if (ctx.train) {
       ctx.train.save('target', t);
       if (valid) ctx.train.save('valid', valid);

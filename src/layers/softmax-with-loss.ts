@@ -6,7 +6,7 @@
 // every label ignored).
 import { CaffeToolError } from '../errors.js';
 import { zeros } from './broadcast-grad.js';
-import { checkLabelCount, classAxes, ignoreLabel, integerLabels, lossScale, lossTop, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
+import { checkLabelCount, classAxes, ignoreLabel, integerLabels, lossScale, lossTop, negativeLogLikelihood, normalizationMode, normalizer, refuseLabelGradient } from './loss-layer.js';
 import { legacyShape } from './shape.js';
 import type { LayerContext, LayerDef, OnnxContext } from './types.js';
 
@@ -56,8 +56,7 @@ export const softmaxWithLoss: LayerDef = {
     const weight = termWeights(ctx, index, valid);
     const terms = weight ? g.node('Mul', [logp, weight], { name: `${ctx.name}_weighted` }) : logp;
     const norm = normalizer(ctx, normalizationMode(ctx, 'default'), outer, inner, valid);
-    const sum = g.node('ReduceSum', [terms], { attrs: { keepdims: 0 }, name: `${ctx.name}_sum` });
-    g.node('Div', [g.node('Neg', [sum], { name: `${ctx.name}_neg` }), norm], { outputs: [ctx.y[0]], name: ctx.name });
+    negativeLogLikelihood(ctx, terms, norm);
     if (ctx.train) {
       ctx.train.save('prob', prob);
       ctx.train.save('picked', picked);
