@@ -1,14 +1,15 @@
 // caffe-tool run: images or .npy tensors through a model; top-K classes, a segmentation mask, or raw outputs.
 import type { Command } from 'commander';
+import { deviceOf, withDeviceOptions, type DeviceOptions } from './device.js';
 import { CaffeToolError, usageError } from '../errors.js';
 import { openModel } from '../runtime/model.js';
 import { readLabels, describeItem, writeOutput } from '../runtime/outputs.js';
 import { readMeanFile } from '../runtime/preprocess.js';
 import { readInput } from '../runtime/inputs.js';
-import { parseDevice, runSession } from '../runtime/session.js';
+import { runSession } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
 
-interface Options {
+interface Options extends DeviceOptions {
   model?: string;
   weights?: string;
   onnx?: string;
@@ -17,8 +18,6 @@ interface Options {
   labels?: string;
   output?: string;
   json?: boolean;
-  device?: string;
-  threads?: string;
   meanFile?: string;
   meanValues?: string;
   scale?: string;
@@ -28,9 +27,7 @@ interface Options {
 }
 
 export function register(program: Command): void {
-  program
-    .command('run')
-    .description('run a model on images (JPEG/PNG) or .npy tensors: top-K classes, a mask PNG, or raw outputs')
+  withDeviceOptions(program.command('run').description('run a model on images (JPEG/PNG) or .npy tensors: top-K classes, a mask PNG, or raw outputs'))
     .option('--model <prototxt>', 'the Caffe net (exported to ONNX in memory)')
     .option('--weights <caffemodel>', 'its trained weights')
     .option('--onnx <file>', 'an ONNX model instead')
@@ -39,8 +36,6 @@ export function register(program: Command): void {
     .option('--labels <file>', 'class names, one per line (synset_words.txt works)')
     .option('--output <file>', '.npy: the raw first output; .png: the segmentation mask in colour')
     .option('--json', 'print one JSON document')
-    .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
-    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--mean-file <binaryproto>', 'subtract this mean image (else the net\'s transform_param)')
     .option('--mean-values <b,g,r>', 'subtract these per-channel means')
     .option('--scale <s>', 'multiply after the mean is subtracted')
@@ -49,7 +44,7 @@ export function register(program: Command): void {
     .option('--shape <name=N,C,H,W...>', 'input shapes for the Caffe net')
     .action(async (opts: Options) => {
       if (!opts.input?.length) throw usageError('run needs --input FILE...');
-      const device = parseDevice(opts.device, opts.threads);
+      const device = deviceOf(opts);
       const model = await openModel({ model: opts.model, weights: opts.weights, onnx: opts.onnx, device, inputs: parseInputShapes(opts.shape), dynamicBatch: true, notice });
       if (model.inputs.length !== 1) throw new CaffeToolError(`the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}): run feeds one`);
       const [input] = model.inputs;

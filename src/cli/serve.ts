@@ -2,15 +2,15 @@
 // and a web page; stops gracefully on SIGTERM/SIGINT.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { deviceOf, withDeviceOptions, type DeviceOptions } from './device.js';
 import { usageError } from '../errors.js';
 import { readLabels } from '../runtime/outputs.js';
 import { readMeanFile, type Preprocess } from '../runtime/preprocess.js';
 import { modelName, type ModelSource } from '../runtime/serve/models.js';
 import { SERVE_DEFAULTS, startServer, type ServeOptions } from '../runtime/serve/server.js';
-import { parseDevice } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
 
-interface Options {
+interface Options extends DeviceOptions {
   model?: string;
   weights?: string;
   onnx?: string;
@@ -18,8 +18,6 @@ interface Options {
   modelSpec: string[];
   host: string;
   port: string;
-  device?: string;
-  threads?: string;
   labels: string[];
   maxBatch: string;
   maxDelayMs: string;
@@ -36,9 +34,7 @@ interface Options {
 const collect = (value: string, all: string[]) => [...all, value];
 
 export function register(program: Command): void {
-  program
-    .command('serve')
-    .description('serve models over HTTP: the Open Inference Protocol (KServe v2), an image endpoint, /metrics and a web page at /')
+  withDeviceOptions(program.command('serve').description('serve models over HTTP: the Open Inference Protocol (KServe v2), an image endpoint, /metrics and a web page at /'))
     .option('--model <prototxt>', 'a Caffe net (exported to ONNX in memory, batch axis dynamic)')
     .option('--weights <caffemodel>', 'its trained weights')
     .option('--onnx <file>', 'an ONNX model instead')
@@ -46,8 +42,6 @@ export function register(program: Command): void {
     .option('--model-spec <NAME=M,W|NAME=F.onnx>', 'one more model, repeatable: NAME=net.prototxt,weights.caffemodel or NAME=model.onnx', collect, [])
     .option('--host <host>', 'address to listen on', SERVE_DEFAULTS.host)
     .option('--port <port>', 'port to listen on; 0 picks a free one', String(SERVE_DEFAULTS.port))
-    .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
-    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--labels <FILE|NAME=FILE>', 'class names, one per line: for every model, or NAME=FILE for one (repeatable)', collect, [])
     .option('--max-batch <n>', 'items in one session call', String(SERVE_DEFAULTS.maxBatch))
     .option('--max-delay-ms <ms>', 'how long a request waits for others to batch with', String(SERVE_DEFAULTS.maxDelayMs))
@@ -68,7 +62,7 @@ export function register(program: Command): void {
         models: sources.map((s, i) => ({ ...s, labels: labels[i], preprocess })),
         host: opts.host,
         port: integer('--port', opts.port, 0),
-        device: parseDevice(opts.device, opts.threads),
+        device: deviceOf(opts),
         shapes: parseInputShapes(opts.shape),
         maxBatch: integer('--max-batch', opts.maxBatch, 1),
         maxDelayMs: Math.max(0, number('--max-delay-ms', opts.maxDelayMs)),

@@ -1,31 +1,25 @@
 // caffe-tool test: `caffe test -model M -weights W -iterations N`: the TEST phase, each output averaged.
 import type { Command } from 'commander';
+import { deviceOf, withDeviceOptions, type DeviceOptions } from './device.js';
 import { usageError } from '../errors.js';
-import { parseDevice } from '../runtime/session.js';
 import { evaluate } from '../train/evaluate.js';
 import { g6, outputLine, TrainLog } from '../train/log.js';
 import { readNetSource } from '../train/solver-file.js';
 import { notice } from './common.js';
 
-interface Options {
+interface Options extends DeviceOptions {
   model?: string;
   weights?: string;
   iterations: string;
-  device?: string;
-  threads?: string;
   json?: boolean;
   quiet?: boolean;
 }
 
 export function register(program: Command): void {
-  program
-    .command('test')
-    .description('run the TEST phase like `caffe test`: averaged outputs (accuracy, loss; per-class IoU for segmentation)')
+  withDeviceOptions(program.command('test').description('run the TEST phase like `caffe test`: averaged outputs (accuracy, loss; per-class IoU for segmentation)'))
     .option('--model <prototxt>', 'the train/val net with TEST-phase data layers (also -model)')
     .option('--weights <caffemodel>', 'the trained weights (also -weights)')
     .option('--iterations <n>', 'how many batches (also -iterations)', '50')
-    .option('--device <device>', 'cpu (default), cuda or cuda:N (also -gpu N)')
-    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--json', 'print one JSON document')
     .option('--quiet', 'no per-batch log lines on stderr')
     .action(async (opts: Options) => {
@@ -36,7 +30,7 @@ export function register(program: Command): void {
       const { source, baseDir } = readNetSource(opts.model, 'TEST', notice);
       const log = new TrainLog({ quiet: opts.quiet, tty: false });
       const result = await evaluate(source, {
-        weights: opts.weights, iterations, device: parseDevice(opts.device, opts.threads), baseDir,
+        weights: opts.weights, iterations, device: deviceOf(opts), baseDir,
         onBatch: (i, outputs) => {
           for (const [name, v] of outputs) for (const x of v) log.info('caffe.cpp:304', `Batch ${i}, ${name} = ${g6(x)}`);
         },

@@ -1,38 +1,33 @@
 // caffe-tool time: forward timing like `caffe time`: warm-up, N iterations, mean and percentiles.
 import type { Command } from 'commander';
+import { deviceOf, withDeviceOptions, type DeviceOptions } from './device.js';
 import { CaffeToolError, usageError } from '../errors.js';
 import { openModel } from '../runtime/model.js';
-import { parseDevice, runSession } from '../runtime/session.js';
+import { runSession } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
 import { timingStats } from '../runtime/stats.js';
 import { timeTrainingStep } from '../train/timing.js';
 
-interface Options {
+interface Options extends DeviceOptions {
   model?: string;
   weights?: string;
   onnx?: string;
   iterations: string;
   warmup: string;
   batch?: string;
-  device?: string;
-  threads?: string;
   shape?: string[];
   json?: boolean;
   backward?: boolean;
 }
 
 export function register(program: Command): void {
-  program
-    .command('time')
-    .description('time the forward pass (random input; random weights when none are given)')
+  withDeviceOptions(program.command('time').description('time the forward pass (random input; random weights when none are given)'))
     .option('--model <prototxt>', 'the Caffe net')
     .option('--weights <caffemodel>', 'its weights (default: random, as caffe time uses fillers)')
     .option('--onnx <file>', 'an ONNX model instead')
     .option('--iterations <n>', 'timed iterations', '50')
     .option('--warmup <n>', 'untimed iterations first', '5')
     .option('--batch <n>', 'batch size (default: the net\'s)')
-    .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
-    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--shape <name=N,C,H,W...>', 'input shapes for the Caffe net')
     .option('--json', 'print one JSON document')
     .option('--backward', 'time a training step (the TRAIN net forward and backward) instead of the forward')
@@ -43,7 +38,7 @@ export function register(program: Command): void {
       if (opts.backward) {
         if (!opts.model || opts.onnx) throw usageError('--backward times a Caffe net: give --model (a train/val or deploy prototxt)');
         if (opts.batch !== undefined) throw usageError('--backward takes the batch from the net: set it with --shape data=N,C,H,W');
-        const r = await timeTrainingStep({ model: opts.model, weights: opts.weights, inputs: parseInputShapes(opts.shape), device: parseDevice(opts.device, opts.threads), iterations, warmup, notice });
+        const r = await timeTrainingStep({ model: opts.model, weights: opts.weights, inputs: parseInputShapes(opts.shape), device: deviceOf(opts), iterations, warmup, notice });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;
@@ -55,7 +50,7 @@ export function register(program: Command): void {
         return;
       }
       const model = await openModel({
-        model: opts.model, weights: opts.weights, onnx: opts.onnx, device: parseDevice(opts.device, opts.threads),
+        model: opts.model, weights: opts.weights, onnx: opts.onnx, device: deviceOf(opts),
         inputs: parseInputShapes(opts.shape), randomWeights: true, dynamicBatch: opts.batch !== undefined, notice,
       });
       const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};

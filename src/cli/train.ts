@@ -1,18 +1,16 @@
 // caffe-tool train: `caffe train -solver s.prototxt [-weights w.caffemodel | -snapshot s.solverstate] [-gpu 0]`.
 import type { Command } from 'commander';
+import { deviceOf, withDeviceOptions, type DeviceOptions } from './device.js';
 import { usageError } from '../errors.js';
-import { parseDevice } from '../runtime/session.js';
 import { TrainLog } from '../train/log.js';
 import { train, type SignalEffect } from '../train/solve.js';
 import { readSolverFile } from '../train/solver-file.js';
 import { notice } from './common.js';
 
-interface Options {
+interface Options extends DeviceOptions {
   solver?: string;
   weights?: string;
   snapshot?: string;
-  device?: string;
-  threads?: string;
   logJson?: string;
   sigint_effect: string;
   sighup_effect: string;
@@ -24,14 +22,10 @@ interface Options {
 const EFFECTS = ['stop', 'snapshot', 'none'];
 
 export function register(program: Command): void {
-  program
-    .command('train')
-    .description('train or fine-tune a net from a solver prototxt, as `caffe train` does; Caffe-compatible snapshots')
+  withDeviceOptions(program.command('train').description('train or fine-tune a net from a solver prototxt, as `caffe train` does; Caffe-compatible snapshots'))
     .option('--solver <prototxt>', 'the solver file (also -solver)')
     .option('--weights <caffemodels>', 'start from these weights, copied by layer name (comma-separated, also -weights)')
     .option('--snapshot <solverstate>', 'resume from a .solverstate (also -snapshot)')
-    .option('--device <device>', 'cpu (default), cuda or cuda:N (also -gpu N)')
-    .option('--threads <n>', "ONNX Runtime's threads per operator (default: one per core)")
     .option('--log-json <file>', 'also write one JSON object per display and test to FILE')
     .option('--sigint_effect <effect>', 'on SIGINT: stop (after a snapshot), snapshot, or none', 'stop')
     .option('--sighup_effect <effect>', 'on SIGHUP: snapshot (and go on), stop, or none', 'snapshot')
@@ -48,7 +42,7 @@ export function register(program: Command): void {
       }
       const stopAt = opts.iterations === undefined ? undefined : Number(opts.iterations);
       if (stopAt !== undefined && !(Number.isInteger(stopAt) && stopAt >= 0)) throw usageError(`--iterations must be a whole number, not '${opts.iterations}'`);
-      const device = parseDevice(opts.device, opts.threads);
+      const device = deviceOf(opts);
       const solver = readSolverFile(opts.solver, notice);
       const log = new TrainLog({ jsonPath: opts.logJson, quiet: opts.quiet });
       try {
