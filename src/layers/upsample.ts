@@ -78,7 +78,7 @@ export const upsample: LayerDef = {
       const index = flat
         ? ctx.g.node('Sub', [
           ctx.g.node('Reshape', [flat, ctx.g.int64([n, c, -1])], { name: `${ctx.name}_index_planes` }),
-          ctx.g.initializer(`${ctx.name}_plane_offsets`, BigInt64Array.from({ length: n * c }, (_, i) => BigInt(i * oh * ow)), [n, c, 1]),
+          planeOffsets(ctx),
         ], { name: `${ctx.name}_local_indices` })
         : ctx.saved('indices');
       const planes = ctx.g.node('Reshape', [dy, ctx.g.int64([n, c, oh * ow])], { name: `${ctx.name}_dy_planes` });
@@ -118,9 +118,8 @@ function unpoolToOnnx(ctx: OnnxContext): void {
     // With the batch known, MaxUnpool does it in one pass (ScatterElements copies a zero tensor first): the indices
     // made flat over N*C*OH*OW by each plane's offset; kernel and stride 1 make the inferred shape the input's,
     // never more than the output shape given.
-    const offsets = ctx.g.initializer(`${ctx.name}_plane_offsets`, BigInt64Array.from({ length: n * c }, (_, i) => BigInt(i * oh * ow)), [n, c, 1]);
-    const flat = ctx.g.node('Reshape', [ctx.g.node('Add', [indices, offsets], { name: `${ctx.name}_flat` }), ctx.g.int64(ctx.inputs[0])], { name: `${ctx.name}_flat_shape` });
-    ctx.g.node('MaxUnpool', [ctx.x[0], flat, ctx.g.int64([n, c, oh, ow])], {
+    const placed = ctx.g.node('Reshape', [ctx.g.node('Add', [indices, planeOffsets(ctx)], { name: `${ctx.name}_flat` }), ctx.g.int64(ctx.inputs[0])], { name: `${ctx.name}_flat_shape` });
+    ctx.g.node('MaxUnpool', [ctx.x[0], placed, ctx.g.int64([n, c, oh, ow])], {
       outputs: ctx.y, name: ctx.name, attrs: { kernel_shape: [1, 1], strides: [1, 1] },
     });
     return;
@@ -145,4 +144,10 @@ function poolIndices(ctx: OnnxContext): string | undefined {
   const known = ctx.g.flatIndices.get(ctx.x[1]);
   if (!known || ctx.dynamicBatch || known.shape.join(',') !== ctx.outputs[0].join(',')) return undefined;
   return known.indices;
+}
+
+/** Where each output plane starts in the flattened top: p * OH * OW for plane p of [N, C], as int64 [N, C, 1]. */
+function planeOffsets(ctx: OnnxContext): string {
+  const [n, c, oh, ow] = ctx.outputs[0];
+  return ctx.g.initializer(`${ctx.name}_plane_offsets`, BigInt64Array.from({ length: n * c }, (_, i) => BigInt(i * oh * ow)), [n, c, 1]);
 }
