@@ -37,9 +37,10 @@ export const innerProduct: LayerDef = {
       ctx.g.node('Gemm', [flat, w, ...b], { outputs: [ctx.y[0]], name: ctx.name, attrs: { transB: g.transpose ? 0 : 1 } });
       return;
     }
-    // Axes before `axis` are kept: back from [outer, num_output] to input[0:axis] + [num_output].
+    // Axes before `axis` are kept: back from [outer, num_output] to input[0:axis] + [num_output] ([num_output] for axis 0).
     const gemm = ctx.g.node('Gemm', [flat, w, ...b], { name: ctx.name, attrs: { transB: g.transpose ? 0 : 1 } });
-    const shape = [ctx.dynamicBatch ? 0 : input[0], ...input.slice(1, g.axis), g.n];
+    const shape = [...input.slice(0, g.axis), g.n];
+    if (ctx.dynamicBatch && g.axis > 0) shape[0] = 0;
     ctx.g.node('Reshape', [gemm, ctx.g.int64(shape)], { outputs: [ctx.y[0]], name: `${ctx.name}_reshape` });
   },
   gradient(ctx) {

@@ -46,12 +46,15 @@ export function poolGeometry(p: Params, input: Shape): PoolGeometry {
   return { kernel, stride, pad, global, method, ceil: p.str('round_mode') !== 'FLOOR' };
 }
 
-/** One axis: ceil (or floor) of (in + 2p - k)/s, plus 1, minus 1 if the last window starts in the padding. */
-export function pooledSize(input: number, k: number, s: number, pad: number, ceil: boolean): number {
+/**
+ * One axis: ceil (or floor) of (in + 2p - k)/s, plus 1, minus 1 if the last window starts in the padding. Caffe
+ * makes that check on both axes when either is padded (`clip`: pad_h || pad_w), even on an axis whose pad is 0.
+ */
+export function pooledSize(input: number, k: number, s: number, pad: number, ceil: boolean, clip = pad > 0): number {
   // Caffe divides in float: static_cast<float>(in + 2p - k) / s.
   const q = Math.fround(Math.fround(input + 2 * pad - k) / s);
   let out = (ceil ? Math.ceil(q) : Math.floor(q)) + 1;
-  if (pad && (out - 1) * s >= input + pad) out--;
+  if (clip && (out - 1) * s >= input + pad) out--;
   if (out <= 0) throw new CaffeToolError(`the kernel ${k} is larger than the padded input (${input} + 2x${pad}): the output would be empty`);
   return out;
 }
@@ -65,9 +68,10 @@ export const pooling: LayerDef = {
     const input = ctx.inputs[0];
     const g = poolGeometry(ctx.param('pooling_param'), input);
     if (ctx.tops.length === 2 && g.method !== 'MAX') throw new CaffeToolError('only MAX pooling has a second top (the argmax mask)');
+    const clip = g.pad[0] + g.pad[1] > 0;
     const out = g.global
       ? [input[0], input[1], 1, 1]
-      : [input[0], input[1], pooledSize(input[2], g.kernel[0], g.stride[0], g.pad[0], g.ceil), pooledSize(input[3], g.kernel[1], g.stride[1], g.pad[1], g.ceil)];
+      : [input[0], input[1], ...[0, 1].map((a) => pooledSize(input[2 + a], g.kernel[a], g.stride[a], g.pad[a], g.ceil, clip))];
     return ctx.tops.map(() => [...out]);
   },
   toOnnx(ctx) {
@@ -143,11 +147,14 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
     });
   }
   if (g.method === 'STOCHASTIC') {
-    // At test Caffe weights each value by itself: sum(x^2) / sum(x) over the window (the divisors cancel).
+    // At test Caffe weights each value by itself: sum(x^2) / sum(x) over the window (the divisors cancel), and 0
+    // where sum(x) <= 0 (pooling_layer.cu StoPoolForwardTest; an all-zero window after a ReLU is common).
     const attrs = windowAttrs(g, input, out);
     const squares = ctx.g.node('AveragePool', [ctx.g.node('Mul', [x, x])], { attrs: { ...attrs, count_include_pad: 1 } });
     const sums = ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 } });
-    ctx.g.node('Div', [squares, sums], { outputs: [ctx.y[0]], name: ctx.name });
+    const zero = ctx.g.float32([0], []);
+    const positive = ctx.g.node('Greater', [sums, zero], { name: `${ctx.name}_positive` });
+    ctx.g.node('Where', [positive, ctx.g.node('Div', [squares, sums]), zero], { outputs: [ctx.y[0]], name: ctx.name });
     return;
   }
   // Training keeps MAX's argmax for the backward (a global MAX as a MaxPool over the whole plane).

@@ -38,7 +38,8 @@ export const spp: LayerDef = {
           throw new CaffeToolError(`pyramid level ${l} needs padding on ${axis}, which Caffe's pooling only implements for MAX and AVE, not ${method}`);
         }
       }
-      return [pooledSize(h, wh.kernel, wh.kernel, wh.pad, true), pooledSize(w, ww.kernel, ww.kernel, ww.pad, true)];
+      const clip = wh.pad + ww.pad > 0;
+      return [pooledSize(h, wh.kernel, wh.kernel, wh.pad, true, clip), pooledSize(w, ww.kernel, ww.kernel, ww.pad, true, clip)];
     });
     if (height === 1) return [[n, c, ...levels[0]]];
     return [[n, c * levels.reduce((sum, [ph, pw]) => sum + ph * pw, 0)]];
@@ -91,7 +92,8 @@ function pyramid(ctx: LayerContext): { g: PoolGeometry; out: Shape }[] {
     const bins = 2 ** l;
     const [wh, ww] = [levelWindow(h, bins), levelWindow(w, bins)];
     const g: PoolGeometry = { kernel: [wh.kernel, ww.kernel], stride: [wh.kernel, ww.kernel], pad: [wh.pad, ww.pad], global: false, method: p.str('pool'), ceil: true };
-    const out = [n, c, pooledSize(h, wh.kernel, wh.kernel, wh.pad, true), pooledSize(w, ww.kernel, ww.kernel, ww.pad, true)];
+    const clip = wh.pad + ww.pad > 0;
+    const out = [n, c, pooledSize(h, wh.kernel, wh.kernel, wh.pad, true, clip), pooledSize(w, ww.kernel, ww.kernel, ww.pad, true, clip)];
     return { g, out };
   });
 }
