@@ -47,7 +47,7 @@ export interface TrainingGraph {
   updates: Map<OwnedParam, string>;
   /** Inputs to fill with fresh uniform [0, 1) numbers each step. */
   randoms: GraphTensor[];
-  /** The net's outputs (blobs no layer reads) by blob name, with their loss weights (0: not a loss). */
+  /** The net's outputs (blobs no layer reads) by blob name in Caffe's order (by name), with their loss weights (0: not a loss). */
   outputs: Map<string, GraphTensor & { lossWeight: number }>;
   /** The scalar total loss, sum of loss_weight x the sum of each loss top ('loss' backward only). */
   loss?: string;
@@ -174,7 +174,9 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
     }
   }
   g.prune();
-  return { g, params, data, paramInputs, grads, updates, randoms, outputs, loss, gradIn, dataGrads, exposed };
+  // Caffe numbers a net's outputs ("Train net output #k") in name order: net.cpp collects them in a std::set<string>.
+  const byName = new Map([...outputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { g, params, data, paramInputs, grads, updates, randoms, outputs: byName, loss, gradIn, dataGrads, exposed };
 }
 
 /** The backward walk: gradients reaching each blob version, summed where a blob feeds several layers. */

@@ -209,7 +209,7 @@ class Run {
           const batch = await this.trainData.next();
           const r = await this.engine.step(batch);
           if (!Number.isFinite(r.loss)) await this.diverged(iter, r.loss, batch);
-          loss += r.loss;
+          loss = Math.fround(loss + r.loss);
           outputs = r.outputs;
           this.monitor?.observe(r.exposed, r.grads);
           for (const [q, g] of r.grads) {
@@ -218,7 +218,7 @@ class Run {
             else for (let i = 0; i < g.length; i++) acc[i] += g[i];
           }
         }
-        loss /= iterSize;
+        loss = Math.fround(loss / iterSize);
         this.smooth(loss, iter - start, averageLoss);
         if (displayNow) {
           const lapse = (Date.now() - timer) / 1000;
@@ -248,7 +248,8 @@ class Run {
         // Caffe's last display: one more forward pass for the loss after the last update.
         this.engine.reseed(stepSeed(this.seed, this.state.iter, 0));
         const r = await this.engine.step(await this.trainData.next());
-        this.log.info('solver.cpp:310', `Iteration ${this.state.iter}, loss = ${g6(r.loss)}`);
+        this.smooth(r.loss, this.state.iter - start, averageLoss);
+        this.log.info('solver.cpp:310', `Iteration ${this.state.iter}, loss = ${g6(this.smoothed)}`);
       }
       if (testsDue(this.state.iter) || (this.testEngines.length && this.state.iter % p.num('test_interval') === 0)) await this.testAll();
       this.log.info('solver.cpp:315', 'Optimization Done.');
@@ -270,15 +271,17 @@ class Run {
     return { iter: this.state.iter, snapshots: this.snapshots, stoppedEarly, loss: this.smoothed, tests: this.lastTests };
   }
 
-  /** Solver::UpdateSmoothedLoss. */
+  /** Solver::UpdateSmoothedLoss, in float as Caffe computes it. */
   private smooth(loss: number, done: number, window: number): void {
+    const f = Math.fround;
+    loss = f(loss);
     if (this.losses.length < window) {
       this.losses.push(loss);
       const n = this.losses.length;
-      this.smoothed = (this.smoothed * (n - 1) + loss) / n;
+      this.smoothed = f(f(f(this.smoothed * (n - 1)) + loss) / n);
     } else {
       const i = done % window;
-      this.smoothed += (loss - this.losses[i]) / window;
+      this.smoothed = f(this.smoothed + f(f(loss - this.losses[i]) / window));
       this.losses[i] = loss;
     }
   }

@@ -61,7 +61,10 @@ export class Solver {
     return this.p;
   }
 
-  /** GetLearningRate at the current iteration. Like Caffe's, it advances currentStep for step and multistep. */
+  /**
+   * GetLearningRate at the current iteration. Like Caffe's, it advances currentStep for step and multistep. In C++
+   * pow(float, int) is a double, so step, exp and multistep round to float once, at the end.
+   */
   learningRate(): number {
     const p = this.p;
     const policy = p.str('lr_policy');
@@ -73,16 +76,16 @@ export class Solver {
         return baseLr;
       case 'step':
         this.currentStep = Math.floor(iter / p.num('stepsize'));
-        return f(baseLr * f(Math.pow(gamma, this.currentStep)));
+        return f(baseLr * Math.pow(gamma, this.currentStep));
       case 'exp':
-        return f(baseLr * f(Math.pow(gamma, iter)));
+        return f(baseLr * Math.pow(gamma, iter));
       case 'inv':
         return f(baseLr * f(Math.pow(f(1 + f(gamma * iter)), -f(p.num('power')))));
       case 'multistep': {
         // Caffe moves at most one step per call, even when iter is already past several step values.
         const values = p.list('stepvalue');
         if (this.currentStep < values.length && iter >= values[this.currentStep]) this.currentStep++;
-        return f(baseLr * f(Math.pow(gamma, this.currentStep)));
+        return f(baseLr * Math.pow(gamma, this.currentStep));
       }
       case 'poly':
         return f(baseLr * f(Math.pow(f(1 - f(iter / p.num('max_iter'))), f(p.num('power')))));
@@ -204,7 +207,8 @@ export class Solver {
         const beta1 = momentum;
         const beta2 = f(p.num('momentum2'));
         const t = this.iter + 1;
-        const correction = f(f(Math.sqrt(f(1 - f(Math.pow(beta2, t))))) / f(1 - f(Math.pow(beta1, t))));
+        // pow(float, int) is a double in C++, so Caffe rounds the correction to float once, at the end.
+        const correction = f(Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t)));
         const scale = f(localRate * correction);
         const [k1, k2] = [f(1 - beta1), f(1 - beta2)];
         for (let j = 0; j < n; j++) {

@@ -100,3 +100,23 @@ describe('loss gradients against finite differences', () => {
     });
   }
 });
+
+describe('the net outputs come in Caffe\'s order', () => {
+  it('by blob name, whatever the layer order (net.cpp keeps them in a std::set<string>): accuracy before loss, "Z" before "a"', async () => {
+    const text = 'input: "x"\ninput_shape { dim: 2 dim: 3 }\ninput: "label"\ninput_shape { dim: 2 }\n'
+      + 'layer { name: "l" type: "SoftmaxWithLoss" bottom: "x" bottom: "label" top: "loss" }\n'
+      + 'layer { name: "s" type: "Split" bottom: "x" top: "x1" top: "x2" }\n'
+      + 'layer { name: "acc" type: "Accuracy" bottom: "x1" bottom: "label" top: "accuracy" }\n'
+      + 'layer { name: "e" type: "Power" bottom: "x2" top: "Z" }\n';
+    const net = buildNet(parseCaffeText(text, { kinds: ['net'] }).message, { phase: 'TRAIN' });
+    const engine = await TrainingEngine.create(net, { backward: 'none' });
+    try {
+      assert.deepEqual([...engine.graph.outputs.keys()], ['Z', 'accuracy', 'loss']);
+      const r = await engine.step({ x: Float32Array.from([1, 2, 3, 3, 2, 1]), label: Float32Array.from([2, 0]) });
+      assert.deepEqual([...r.outputs.keys()], ['Z', 'accuracy', 'loss']);
+      assert.equal(r.outputs.get('accuracy')![0], 1);
+    } finally {
+      await engine.release();
+    }
+  });
+});

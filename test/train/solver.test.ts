@@ -112,6 +112,22 @@ describe('solver: update rules', () => {
     close(w[0], [0.9 - 0.080304, -1.9 + 0.0592648], 2e-6);
   });
 
+  it('Adam: the bias correction is rounded to float once (numpy: 0.23531516 at t=2, 57 ulps from rounding each pow)', () => {
+    // With a zero gradient m and v stay 0 and the step is 0; with g = 1 on both steps m/(sqrt(v)+delta) is fixed
+    // by hand below, so the weight moves by exactly lr x correction x that ratio at t = 2.
+    const { s, ps, w } = solver('type: "Adam" base_lr: 1 lr_policy: "fixed" momentum: 0.9 delta: 0', [[0]]);
+    s.apply(new Map([[ps[0], Float32Array.from([1])]]));
+    const before = w[0][0];
+    s.apply(new Map([[ps[0], Float32Array.from([1])]]));
+    // t=2: m = 0.19 (float32: 0.1 + 0.9*0.1), v = 0.001999 (0.001 + 0.999*0.001): m/sqrt(v) = 4.2495...
+    const f = Math.fround;
+    const m = f(f(f(1 - f(0.9)) * 1) + f(f(0.9) * f(f(1 - f(0.9)) * 1)));
+    const v = f(f(f(1 - f(0.999)) * 1) + f(f(0.999) * f(f(1 - f(0.999)) * 1)));
+    const moved = before - w[0][0];
+    const ratio = m / Math.sqrt(v);
+    close([moved / ratio], [0.23531516], 2e-7);
+  });
+
   it('AdaDelta: momentum decays both averages, lr scales last, the update history holds the unscaled step', () => {
     const { s, ps, w } = solver('type: "AdaDelta" base_lr: 2 lr_policy: "fixed" momentum: 0.5 delta: 0.25', [[1]]);
     // 1: g = 1: h = 0.5; step = 1 * sqrt((0 + 0.25)/(0.5 + 0.25)) = 0.5773503; u = 0.5 * 0.3333333 = 0.1666667
@@ -160,6 +176,15 @@ describe('solver: learning rate policies', () => {
     close(rates('base_lr: 0.8 lr_policy: "exp" gamma: 0.5', [0, 3]), [0.8, 0.1]);
     // (1 + 1e-4 * 10000)^-0.75 = 2^-0.75 = 0.5946036
     close(rates('base_lr: 1 lr_policy: "inv" gamma: 0.0001 power: 0.75', [0, 10000]), [1, 0.5946036]);
+  });
+
+  it('step, exp and multistep round to float once, as C++ does with pow(float, int) computed in double', () => {
+    // numpy: float32(float32(0.1) * float64(float32(0.1))**6) = 1.0000001e-07; rounding pow first gives 1.00000015e-07.
+    const want = Math.fround(1.0000001e-7);
+    assert.equal(rates('base_lr: 0.1 lr_policy: "step" gamma: 0.1 stepsize: 1', [6])[0], want);
+    assert.equal(rates('base_lr: 0.1 lr_policy: "exp" gamma: 0.1', [6])[0], want);
+    const multi = rates(`base_lr: 0.1 lr_policy: "multistep" gamma: 0.1 ${[1, 2, 3, 4, 5, 6].map((v) => `stepvalue: ${v}`).join(' ')}`, [1, 2, 3, 4, 5, 6]);
+    assert.equal(multi[5], want);
   });
 
   it('multistep moves one step per call once iter reaches the next step value', () => {
