@@ -3,22 +3,22 @@
 import { CaffeToolError } from '../errors.js';
 import type { Message } from './message.js';
 
+/** As Caffe's Blob::FromProto: the legacy 4-D dims when any of them is set, else `shape`. */
 export function blobShape(blob: Message): number[] {
-  const shape = blob.shape as Message | undefined;
-  if (shape) return ((shape.dim as (number | bigint)[] | undefined) ?? []).map(Number);
   const legacy = ['num', 'channels', 'height', 'width'].map((k) => blob[k] as number | undefined);
-  if (legacy.every((d) => d === undefined)) return [];
-  return legacy.map((d) => d ?? 0);
+  if (legacy.some((d) => d !== undefined)) return legacy.map((d) => d ?? 0);
+  const shape = blob.shape as Message | undefined;
+  return ((shape?.dim as (number | bigint)[] | undefined) ?? []).map(Number);
 }
 
 export function blobCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** The blob's values as float32, without copying when they are stored as float32 `data`. */
+/** The blob's values as float32, without copying when they are stored as float32 `data`; `double_data` wins, as in Caffe. */
 export function blobData(blob: Message): Float32Array {
-  if (blob.data instanceof Float32Array && blob.data.length) return blob.data;
   if (blob.double_data instanceof Float64Array && blob.double_data.length) return Float32Array.from(blob.double_data);
+  if (blob.data instanceof Float32Array && blob.data.length) return blob.data;
   const raw = blob.raw_data as Uint8Array | undefined;
   if (raw && raw.length) return rawValues(raw, (blob.raw_data_type as string | undefined) ?? 'FLOAT');
   return new Float32Array(0);

@@ -1,4 +1,5 @@
 // Which layers a net has in a given state: Caffe's NetState rules (include/exclude on phase, level, stages).
+import { CaffeToolError } from '../errors.js';
 import type { Message } from '../io/message.js';
 
 export interface NetState {
@@ -21,6 +22,11 @@ export function stateMeetsRule(state: NetState, rule: Message): boolean {
 export function layerIncluded(state: NetState, layer: Message): boolean {
   const include = (layer.include as Message[] | undefined) ?? [];
   const exclude = (layer.exclude as Message[] | undefined) ?? [];
+  if (include.length && exclude.length) {
+    throw new CaffeToolError(`layer '${String(layer.name ?? '')}' has both include and exclude rules`, {
+      where: { layer: String(layer.name ?? '') }, hint: 'Caffe refuses this too (Net::FilterNet): keep one kind of rule',
+    });
+  }
   if (include.length) return include.some((r) => stateMeetsRule(state, r));
   return !exclude.some((r) => stateMeetsRule(state, r));
 }

@@ -114,6 +114,13 @@ describe('binary codec against files written by python3-protobuf', () => {
     assert.deepEqual([...blobData(h)], [1, -2, 0.5, 65504, 2 ** -24, 0, -0, 0.333251953125]);
   });
 
+  it('a blob with both forms reads as Caffe\'s Blob::FromProto does: legacy dims if any is set, double_data if any', () => {
+    const b = { shape: { dim: [6] }, num: 1, channels: 2, height: 3, data: Float32Array.from([1, 2]), double_data: Float64Array.from([0.5, 0.25]) };
+    assert.deepEqual(blobShape(b), [1, 2, 3, 0]);
+    assert.deepEqual([...blobData(b)], [0.5, 0.25]);
+    assert.deepEqual(blobShape({ shape: { dim: [6, 1] } }), [6, 1]);
+  });
+
   it('keeps negative int32 values and unknown fields', () => {
     const net = readCaffeFile(fixture('binary', 'unknown_fields.caffemodel')).message;
     const l = layers(net)[0];

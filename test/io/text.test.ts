@@ -137,6 +137,8 @@ describe('text errors say what and where', () => {
   });
   it('bad values', () => {
     fails('layer { pooling_param { pool: MAXX } }', /1:31: 'MAXX' is not a value of PoolingParameter.PoolMethod/, /did you mean MAX/);
+    fails('layer { pooling_param { pool: 7 } }', /1:31: 7 is not a value of PoolingParameter.PoolMethod/, /MAX = 0/);
+    fails('name: "\\U00110000"', /1:8: \\U00110000 is past the last Unicode code point/);
     fails('layer { convolution_param { num_output: -3 } }', /-3 is out of range for 'num_output' \(uint32\)/);
     fails('layer { convolution_param { num_output: 2.5 } }', /'num_output' is an integer/);
     fails('layer { convolution_param { bias_term: yes } }', /'bias_term' is a bool/);

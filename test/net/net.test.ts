@@ -37,6 +37,10 @@ describe('Net: which layers a state includes', () => {
     assert.deepEqual(names({}), ['test_data', 'not_staged']);
     assert.deepEqual(net(`state { phase: TRAIN stage: "deploy" }\n${TRAIN_TEST}`).layers.map((l) => l.name), ['train_data', 'staged', 'excluded']);
   });
+  it('a layer with both include and exclude rules is refused, as Net::FilterNet does', () => {
+    assert.throws(() => net('layer { name: "both" type: "ReLU" bottom: "x" top: "x" include { phase: TRAIN } exclude { phase: TEST } }', { phase: 'TRAIN' }),
+      formatted(/layer 'both' has both include and exclude rules/));
+  });
   it('shapes follow the phase', () => {
     assert.deepEqual(net(TRAIN_TEST, { phase: 'TRAIN' }).blobs().get('data')?.shape, [64, 3]);
   });

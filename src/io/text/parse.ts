@@ -138,8 +138,10 @@ class Parser {
         if (t.type === 'int') {
           const n = Number(this.integer(t, 'int32', neg, f));
           const name = e.byNumber.get(n);
-          if (name) this.needValue(e.dialects.get(name));
-          return name ?? n;
+          // protobuf's text parser refuses a number that names no value (proto2 enums are closed).
+          if (name === undefined) throw this.tok.error(`${n} is not a value of ${e.name} (field '${f.name}')`, t, `values: ${[...e.byNumber].map(([k, v]) => `${v} = ${k}`).join(', ')}`);
+          this.needValue(e.dialects.get(name));
+          return name;
         }
         if (t.type !== 'ident' || neg || !e.byName.has(t.text)) {
           const near = t.type === 'ident' ? closestNames(t.text, e.byName.keys()) : [];

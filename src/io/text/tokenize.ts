@@ -143,7 +143,9 @@ export class Tokenizer {
         if (!/^[0-9A-Fa-f]+$/.test(hex) || hex.length !== n) {
           throw this.error(`\\${e} must be followed by ${n} hex digits`, { line: this.line, col: i - this.lineStart });
         }
-        pushUtf8(String.fromCodePoint(parseInt(hex, 16)));
+        const code = parseInt(hex, 16);
+        if (code > 0x10ffff) throw this.error(`\\${e}${hex} is past the last Unicode code point (10FFFF)`, { line: this.line, col: i - 1 - this.lineStart });
+        pushUtf8(String.fromCodePoint(code));
         i += n;
       } else {
         throw this.error(`unknown escape '\\${e ?? ''}' in string`, { line: this.line, col: i - 1 - this.lineStart });
