@@ -8,7 +8,7 @@ import type { Message } from '../../src/io/message.js';
 import { dialectSchema, messageInfo, unionSchema } from '../../src/io/schema.js';
 import { KINDS } from '../../src/io/sniff.js';
 import { parseText } from '../../src/io/text/parse.js';
-import { formatFloat, printText } from '../../src/io/text/print.js';
+import { formatFloat, formatG, printText } from '../../src/io/text/print.js';
 import { fixture, ROOT } from '../helpers.js';
 
 const net = (text: string) => parseCaffeText(text, { kinds: ['net'] }).message;
@@ -96,6 +96,8 @@ describe('text parsing', () => {
     assert.equal(formatFloat(Math.fround(0.1)), '0.1');
     assert.equal(formatFloat(Math.fround(0.0001)), '0.0001');
     assert.equal(formatFloat(Math.fround(1 / 3)), '0.333333343');
+    // glibc's %g of the specials (Caffe's log prints a NaN loss or a per-class accuracy of 0/0 this way).
+    assert.deepEqual([NaN, Infinity, -Infinity].map((v) => formatG(v, 6)), ['nan', 'inf', '-inf']);
     assert.equal(formatFloat(-0), '-0');
     assert.equal(formatFloat(NaN), 'nan');
     assert.equal(formatFloat(-Infinity), '-inf');

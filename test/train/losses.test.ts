@@ -120,3 +120,28 @@ describe('the net outputs come in Caffe\'s order', () => {
     }
   });
 });
+
+describe('Accuracy in SegNet\'s fork (its accuracy_layer.cpp: partial_sort of (score, class) pairs, no 0/0 guard)', () => {
+  // scores [1, 1, 0] label 1: SegNet sorts (1, 1) before (1, 0), so top 1 is class 1, a hit; BVLC counts 2 scores
+  // >= 1, a miss. [0, 2, 1] label 1: a hit in both. [3, 0, 0] label 2: a miss in both. Class 0 never appears.
+  const inputs = { x: { shape: [3, 3], data: [1, 1, 0, 0, 2, 1, 3, 0, 0] }, label: { shape: [3], data: [1, 1, 2] } };
+  const layer = 'type: "Accuracy" bottom: "x" bottom: "label" top: "acc" top: "per_class"';
+  it('ties go to the higher class; a class absent from the batch is NaN; the per-class top is [C, 1, 1, 1]', async () => {
+    const segnet = await run({ name: 'segnet', dialect: 'segnet', layer, inputs, outputs: {}, grads: {} });
+    close('acc', segnet.outputs.get('acc'), [2 / 3]);
+    const per = segnet.outputs.get('per_class')!;
+    assert.ok(Number.isNaN(per[0]), `class 0: ${per[0]}`);
+    assert.deepEqual([per[1], per[2]], [1, 0]);
+    const bvlc = await run({ name: 'bvlc', dialect: 'bvlc', layer, inputs, outputs: {}, grads: {} });
+    close('bvlc acc', bvlc.outputs.get('acc'), [1 / 3]);
+    close('bvlc per class', bvlc.outputs.get('per_class'), [0, 0.5, 0]);
+  });
+  it('no counted label: NaN in SegNet, 0 in BVLC', async () => {
+    const ignored = { x: inputs.x, label: { shape: [3], data: [5, 5, 5] } };
+    const l = `${layer} accuracy_param { ignore_label: 5 }`;
+    const segnet = await run({ name: 'segnet', dialect: 'segnet', layer: l, inputs: ignored, outputs: {}, grads: {} });
+    assert.ok(Number.isNaN(segnet.outputs.get('acc')![0]));
+    const bvlc = await run({ name: 'bvlc', dialect: 'bvlc', layer: l, inputs: ignored, outputs: {}, grads: {} });
+    assert.equal(bvlc.outputs.get('acc')![0], 0);
+  });
+});

@@ -127,8 +127,10 @@ function specialReal(v: number): string | undefined {
   return undefined;
 }
 
-/** C's printf("%.{p}g", v) for a finite v, rounding the exact binary value half to even as glibc does. */
+/** C's printf("%.{p}g", v), rounding the exact binary value half to even as glibc does; nan, inf, -inf as glibc. */
 export function formatG(v: number, p: number): string {
+  const special = specialReal(v);
+  if (special) return special;
   const sign = v < 0 || Object.is(v, -0) ? '-' : '';
   if (v === 0) return `${sign}0`;
   let { digits, exp } = roundDigits(exactDecimal(Math.abs(v)), p);
