@@ -187,9 +187,12 @@ class Parser {
   private stringValue(f: FieldInfo): string | Uint8Array {
     const first = this.tok.current;
     if (first.type !== 'string') throw this.tok.error(`'${f.name}' is a ${f.kind}: expected a quoted string, found ${describe(first)}`);
-    const parts: Uint8Array[] = [];
+    this.tok.next();
+    if (f.kind === 'string' && first.value !== undefined && this.tok.current.type !== 'string') return first.value;
+    const bytesOf = (t: Token) => t.bytes ?? Buffer.from(t.value!, 'utf8');
+    const parts: Uint8Array[] = [bytesOf(first)];
     while (this.tok.current.type === 'string') {
-      parts.push(this.tok.current.bytes!);
+      parts.push(bytesOf(this.tok.current));
       this.tok.next();
     }
     const bytes = parts.length === 1 ? parts[0] : Uint8Array.from(parts.flatMap((p) => [...p]));
@@ -202,7 +205,7 @@ class Parser {
 
   private needValue(ds: ReadonlySet<string> | undefined): void {
     if (!ds) return;
-    for (const d of [...this.dialects]) if (!ds.has(d)) this.dialects.delete(d);
+    for (const d of this.dialects) if (!ds.has(d)) this.dialects.delete(d);
   }
 
   private unknownField(info: MessageInfo, t: Token): CaffeToolError {

@@ -5,8 +5,9 @@ export type TokenType = 'ident' | 'int' | 'float' | 'string' | 'symbol' | 'eof';
 
 export interface Token {
   type: TokenType;
-  /** The text as written (for strings: the decoded bytes are in `bytes`). */
+  /** The text as written (for strings: the value is `value` when it has no escapes, else the decoded `bytes`). */
   text: string;
+  value?: string;
   bytes?: Uint8Array;
   line: number;
   col: number;
@@ -37,13 +38,13 @@ export class Tokenizer {
     const t = this.text;
     if (start >= t.length) return (this.current = { type: 'eof', text: '', line, col });
     const c = t[start];
-    if (/[A-Za-z_]/.test(c)) {
+    if (isIdentStart(t.charCodeAt(start))) {
       let end = start + 1;
-      while (end < t.length && /[A-Za-z0-9_]/.test(t[end])) end++;
+      while (end < t.length && (isIdentStart(t.charCodeAt(end)) || isDigit(t.charCodeAt(end)))) end++;
       this.pos = end;
       return (this.current = { type: 'ident', text: t.slice(start, end), line, col });
     }
-    if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(t[start + 1] ?? ''))) return (this.current = this.number(line, col));
+    if (isDigit(t.charCodeAt(start)) || (c === '.' && isDigit(t.charCodeAt(start + 1)))) return (this.current = this.number(line, col));
     if (c === '"' || c === "'") return (this.current = this.string(c, line, col));
     this.pos++;
     return (this.current = { type: 'symbol', text: c, line, col });
@@ -76,11 +77,11 @@ export class Tokenizer {
       this.pos = end;
     } else {
       let end = start;
-      while (end < t.length && /[0-9]/.test(t[end])) end++;
+      while (end < t.length && isDigit(t.charCodeAt(end))) end++;
       if (t[end] === '.') {
         type = 'float';
         end++;
-        while (end < t.length && /[0-9]/.test(t[end])) end++;
+        while (end < t.length && isDigit(t.charCodeAt(end))) end++;
       }
       if (t[end] === 'e' || t[end] === 'E') {
         let e = end + 1;
@@ -88,7 +89,7 @@ export class Tokenizer {
         if (!/[0-9]/.test(t[e] ?? '')) throw this.error(`'${t.slice(start, e)}' needs digits after its exponent`, { line, col });
         type = 'float';
         end = e;
-        while (end < t.length && /[0-9]/.test(t[end])) end++;
+        while (end < t.length && isDigit(t.charCodeAt(end))) end++;
       }
       if (t[end] === 'f' || t[end] === 'F') {
         type = 'float';
@@ -104,8 +105,17 @@ export class Tokenizer {
 
   private string(quote: string, line: number, col: number): Token {
     const t = this.text;
-    const out: number[] = [];
     let i = this.pos + 1;
+    // Most strings (names, paths) have no escapes: their value is the text between the quotes.
+    while (i < t.length && t[i] !== quote && t[i] !== '\\' && t[i] !== '\n') i++;
+    if (t[i] === quote) {
+      const value = t.slice(this.pos + 1, i);
+      const text = t.slice(this.pos, i + 1);
+      this.pos = i + 1;
+      return { type: 'string', text, value, line, col };
+    }
+    const out: number[] = [];
+    i = this.pos + 1;
     const pushUtf8 = (s: string) => out.push(...Buffer.from(s, 'utf8'));
     for (;;) {
       if (i >= t.length || t[i] === '\n') throw this.error('string is not closed before the end of the line', { line, col });
@@ -155,4 +165,13 @@ export class Tokenizer {
     this.pos = i;
     return { type: 'string', text, bytes: Uint8Array.from(out), line, col };
   }
+}
+
+/** A-Z, a-z, _ (the first character of an identifier; digits may follow). */
+function isIdentStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
