@@ -23,6 +23,7 @@ import { poolGeometry } from '../src/layers/pooling.js';
 import { loadNet, loadWeights } from '../src/net/load.js';
 import type { Net } from '../src/net/net.js';
 import { fillRandomWeights } from '../src/net/weights.js';
+import { nchwcBlockSize } from '../src/runtime/nchwc.js';
 import { createSession, runSession } from '../src/runtime/session.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -176,7 +177,9 @@ async function benchNet(c: NetCase, batches: number[], dir: string, rows: Row[])
     }
     console.log(`  output      ${torch.output}: Caffe ${caffeOut.join('x')}, torch ${torch.output_shape.join('x')}${caffeOut.join('x') === torch.output_shape.join('x') ? '' : '  SHAPES DIFFER'}`);
 
-    // (i) files -> ready session, alternating the two sides; the first pair warms up and is not counted.
+    // (i) files -> ready session, alternating the two sides; the first pair warms up and is not counted. The
+    // NCHWc block size is asked once per process, as `caffe-tool run` asks it (its cost is printed in main).
+    const nchwcBlock = await nchwcBlockSize();
     const caffeReady: number[] = [];
     const torchReady: number[] = [];
     const parts = { load: [] as number[], export: [] as number[], session: [] as number[] };
@@ -193,7 +196,7 @@ async function benchNet(c: NetCase, batches: number[], dir: string, rows: Row[])
           loadWeights(loaded, caffemodel);
           const t1 = performance.now();
           // As runtime/model.ts does for `caffe-tool run` and `time`: the weights go to ONNX Runtime as external data.
-          caffeModel = exportOnnx(loaded, { forSession: true });
+          caffeModel = exportOnnx(loaded, { forSession: true, nchwcBlock });
           const t2 = performance.now();
           caffeSession = await createSession(caffeModel.model, undefined, caffeModel.externalData);
           const t3 = performance.now();
@@ -286,6 +289,9 @@ async function main(): Promise<void> {
   const versions = JSON.parse(python(['-c', 'import json, cv2, torch; print(json.dumps([cv2.__version__, torch.__version__]))'])) as string[];
   console.log(`bench/infer: ONNX Runtime ${ort.env.versions.common} (node ${process.versions.node}, CPU, ${cpus().length} cores, default threads), OpenCV ${versions[0]} (2 threads), torch ${versions[1]}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`weights: random on every side (caffe-tool fillRandomWeights seed 1; torch default init); images/s = batch / median forward time`);
+  const probeStart = performance.now();
+  const block = await nchwcBlockSize();
+  console.log(`NCHWc block size ${block ?? 'none (plain convolutions)'}, asked once per process: ${(performance.now() - probeStart).toFixed(0)} ms`);
   const rows: Row[] = [];
   try {
     for (const c of NETS.filter((n) => keys.includes(n.key))) await benchNet(c, batches, dir, rows);

@@ -9,7 +9,8 @@ import type { OnnxContext, Shape } from '../layers/types.js';
 import type { Net, NetBlob, NetLayer } from '../net/net.js';
 import { OnnxGraph, type OnnxValue } from './onnx/graph.js';
 import { foldConvAffine } from './onnx/fold.js';
-import { encodeForSession, encodeModel, type ExternalData } from './onnx/model.js';
+import { encodeForSession, encodeModel, type ExternalData, type ScaledWeight } from './onnx/model.js';
+import { layoutNchwc } from './onnx/nchwc.js';
 
 export const DEFAULT_OPSET = 17;
 export const MIN_OPSET = 13;
@@ -30,6 +31,11 @@ export interface ExportOptions {
    * weights are changed, so the net must not be used after that.
    */
   forSession?: boolean;
+  /**
+   * With forSession, for ONNX Runtime's CPU provider: its NCHWc block size here (runtime/nchwc.ts). The convolutions
+   * are laid out blocked, as ONNX Runtime would do at the session's start (onnx/nchwc.ts).
+   */
+  nchwcBlock?: number;
 }
 
 export interface OnnxExport {
@@ -90,10 +96,16 @@ export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
     }
   }
   g.prune();
-  const scaled = opts.fold ?? true ? foldConvAffine(g) : undefined;
+  const scaled = opts.fold ?? true ? foldConvAffine(g) : new Map<string, ScaledWeight>();
+  // Both write into the net's own weight arrays (forSession): exporting the net again would do it twice.
+  const changesWeights = scaled.size > 0 || !!opts.nchwcBlock;
+  if (opts.forSession && opts.nchwcBlock) {
+    const shapes = new Map(net.blobVersions.filter((b) => b.shape).map((b) => [names.get(b)!, b.shape!]));
+    layoutNchwc(g, opts.nchwcBlock, scaled, shapes);
+  }
   const meta = { name: net.name, producerVersion: VERSION, doc: `Exported by caffe-tool from the Caffe net '${net.name}' (${net.dialect}, ${net.state.phase})` };
   if (opts.forSession) {
-    if (scaled?.size) consumed.add(net);
+    if (changesWeights) consumed.add(net);
     return { ...encodeForSession(g, meta, scaled), inputs: g.inputs, outputs: g.outputs, skipped };
   }
   return { model: encodeModel(g, meta, scaled), inputs: g.inputs, outputs: g.outputs, skipped };

@@ -99,7 +99,7 @@ export function encodeForSession(g: OnnxGraph, meta: ModelMeta, scaled: Readonly
 }
 
 /** Whether another initializer's data overlaps t's. */
-function sharesMemory(t: OnnxTensor, all: readonly OnnxTensor[]): boolean {
+export function sharesMemory(t: OnnxTensor, all: readonly OnnxTensor[]): boolean {
   const start = t.data.byteOffset;
   const end = start + t.data.byteLength;
   return all.some((o) => o !== t && o.data.buffer === t.data.buffer && o.data.byteOffset < end && start < o.data.byteOffset + o.data.byteLength);
