@@ -28,7 +28,7 @@ async function findBlockSize(): Promise<number | undefined> {
       g.node('Conv', ['x', 'w'], { outputs: ['plain'], attrs });
       blockedConv(g, 'blocked', 'x', 'w', [], attrs, channels, channels, block, 'blocked');
       g.outputs.push({ name: 'plain', shape }, { name: 'blocked', shape });
-      const session = await ort.InferenceSession.create(encodeModel(g, { name: 'nchwc_probe', producerVersion: 'caffe-tool', doc: '' }), { logSeverityLevel: 4 });
+      const session = await ort.InferenceSession.create(encodeModel(g, { name: 'nchwc_probe', producerVersion: 'caffe-tool', doc: '' }), { logSeverityLevel: 4, graphOptimizationLevel: 'disabled' });
       const out = await session.run({ x: new ort.Tensor('float32', x, shape), w: new ort.Tensor('float32', w, [channels, channels, 3, 3]) });
       await session.release();
       const [a, b] = [out.plain.data as Float32Array, out.blocked.data as Float32Array];
