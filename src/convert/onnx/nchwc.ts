@@ -34,9 +34,6 @@ export function layoutNchwc(g: OnnxGraph, block: number, scaled: Map<string, Sca
   const reordered = new Map<string, string>();
   const filters = new Map<string, string>();
   const old = g.nodes.splice(0);
-  // Sized once for the largest conv weight: growing it conv by conv would cost fresh memory each time.
-  const convWeights = old.filter((n) => n.op === 'Conv' && !n.domain).map((n) => init.get(n.inputs[1])?.data.length ?? 0);
-  const scratch = new Float32Array(Math.max(0, ...convWeights));
   const restored = new Set<string>();
 
   const emit = (op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue>, name: string, domain?: string): OnnxNode => {
@@ -99,11 +96,10 @@ export function layoutNchwc(g: OnnxGraph, block: number, scaled: Map<string, Sca
     if (!filter) {
       const s = scaled.get(w.name);
       const src = s?.source ?? (w.data as Float32Array);
-      // The weight's own array takes the reordered values when nothing else reads it (through a scratch array,
-      // as fresh memory costs more than the reorder); padded channels need a larger one.
+      // The weight's own array takes the reordered values when nothing else reads it (fresh memory costs more
+      // than the reorder); padded channels need a larger one.
       if (outPadded === outC && uses.get(w.name) === 1 && !sharesMemory(w, g.initializers)) {
-        reorderFilter(src, s?.scale, w.dims, block, outputBlocked, scratch);
-        src.set(scratch.subarray(0, src.length));
+        reorderFilter(src, s?.scale, w.dims, block, outputBlocked, src);
         filter = w.name;
       } else {
         const dst = new Float32Array(outPadded * (src.length / outC));
@@ -195,6 +191,8 @@ function sameShapes(values: Blocked[]): boolean {
  * depthwise convs and convs reading an NCHW input) or OIHWBiBo ([O/b, I/b, kh, kw, b_in, b_out]). A folded weight
  * is scaled by its output channel's factor on the way, rounded to float once as model.ts's scaleInto does. Eight
  * rows are read in lockstep with their factors in locals (about 2 ns a weight, against 4-9 for a plain gather).
+ * A block of output channels only moves inside its own span, so `dst` may be `src` (no padding): each block is
+ * laid out in a block-sized buffer and copied back while it is still in cache.
  */
 function reorderFilter(src: Float32Array, scale: Float64Array | undefined, dims: number[], block: number, outputBlocked: boolean, dst: Float32Array): void {
   const [outC, inC, kh, kw] = dims;
@@ -208,8 +206,11 @@ function reorderFilter(src: Float32Array, scale: Float64Array | undefined, dims:
     for (let ib = 0; ib < inC; ib += block) for (let t = 0; t < k; t++) for (let bi = 0; bi < block; bi++) order[p++] = (ib + bi) * k + t;
   }
   const factor = (o: number) => (scale ? scale[o] : 1);
+  const inPlace = dst === src;
+  const span = block * perOut;
+  const out = inPlace ? new Float32Array(span) : dst;
   for (let o0 = 0; o0 < outC; o0 += block) {
-    const base = o0 * perOut;
+    const base = inPlace ? 0 : o0 * perOut;
     const lanes = Math.min(block, outC - o0);
     let g = 0;
     for (; g + 8 <= lanes; g += 8) {
@@ -219,21 +220,22 @@ function reorderFilter(src: Float32Array, scale: Float64Array | undefined, dims:
       const [r1, r2, r3, r4, r5, r6, r7] = [r0 + perOut, r0 + 2 * perOut, r0 + 3 * perOut, r0 + 4 * perOut, r0 + 5 * perOut, r0 + 6 * perOut, r0 + 7 * perOut];
       for (let p = 0, d = base + g; p < perOut; p++, d += block) {
         const q = order[p];
-        dst[d] = src[r0 + q] * a0;
-        dst[d + 1] = src[r1 + q] * a1;
-        dst[d + 2] = src[r2 + q] * a2;
-        dst[d + 3] = src[r3 + q] * a3;
-        dst[d + 4] = src[r4 + q] * a4;
-        dst[d + 5] = src[r5 + q] * a5;
-        dst[d + 6] = src[r6 + q] * a6;
-        dst[d + 7] = src[r7 + q] * a7;
+        out[d] = src[r0 + q] * a0;
+        out[d + 1] = src[r1 + q] * a1;
+        out[d + 2] = src[r2 + q] * a2;
+        out[d + 3] = src[r3 + q] * a3;
+        out[d + 4] = src[r4 + q] * a4;
+        out[d + 5] = src[r5 + q] * a5;
+        out[d + 6] = src[r6 + q] * a6;
+        out[d + 7] = src[r7 + q] * a7;
       }
     }
     // The rows of a last, partial block (the lanes past outC stay 0).
     for (; g < lanes; g++) {
       const a = factor(o0 + g);
       const r = (o0 + g) * perOut;
-      for (let p = 0, d = base + g; p < perOut; p++, d += block) dst[d] = src[r + order[p]] * a;
+      for (let p = 0, d = base + g; p < perOut; p++, d += block) out[d] = src[r + order[p]] * a;
     }
+    if (inPlace) src.set(out, o0 * perOut);
   }
 }
