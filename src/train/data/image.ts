@@ -86,45 +86,72 @@ export async function decodeLabel(path: string, where: Where = {}): Promise<Pixe
   return { data: out, channels: 1, height: img.height, width: img.width, layout: 'hwc' };
 }
 
-/** cv::resize(INTER_LINEAR) on 8-bit HWC pixels: half-pixel centres, edge clamped, rounded. */
+/**
+ * cv::resize(INTER_LINEAR) on 8-bit HWC pixels, in OpenCV's own fixed point (resize.cpp, as Debian's OpenCV 4 runs
+ * it), so that the bytes are the ones Caffe's ReadImageToCVMat gives: weights rounded to 1/2048, a horizontal pass
+ * into integers, then the vertical one as OpenCV's SIMD loop computes it: ((S0 >> 4) * b0 >> 16) + ((S1 >> 4) *
+ * b1 >> 16), + 2 >> 2 (the plain rounding (S0 b0 + S1 b1 + 2^21) >> 22 is off by one on about 1 value in 800).
+ */
 export function resizeLinear(img: Pixels, height: number, width: number): Pixels {
   if (img.height === height && img.width === width) return img;
   const c = img.channels;
-  const xs = axis(img.width, width);
-  const ys = axis(img.height, height);
-  const out = new Uint8Array(height * width * c);
+  const xs = linearTaps(img.width, width, true);
+  const ys = linearTaps(img.height, height, false);
+  const rowLength = width * c;
   const src = img.data;
-  for (let y = 0; y < height; y++) {
-    const [y0, y1, fy] = ys[y];
+  const rows = new Map<number, Int32Array>();
+  const horizontal = (sy: number): Int32Array => {
+    let row = rows.get(sy);
+    if (row) return row;
+    row = new Int32Array(rowLength);
+    const base = sy * img.width * c;
     for (let x = 0; x < width; x++) {
-      const [x0, x1, fx] = xs[x];
+      const { index, a0, a1 } = xs[x];
       for (let ch = 0; ch < c; ch++) {
-        const a = src[(y0 * img.width + x0) * c + ch];
-        const b = src[(y0 * img.width + x1) * c + ch];
-        const d = src[(y1 * img.width + x0) * c + ch];
-        const e = src[(y1 * img.width + x1) * c + ch];
-        const top = a + (b - a) * fx;
-        const bottom = d + (e - d) * fx;
-        out[(y * width + x) * c + ch] = Math.round(top + (bottom - top) * fy);
+        const p = base + index * c + ch;
+        row[x * c + ch] = index + 1 < img.width ? src[p] * a0 + src[p + c] * a1 : src[p] * 2048;
       }
+    }
+    rows.set(sy, row);
+    return row;
+  };
+  const out = new Uint8Array(height * rowLength);
+  for (let y = 0; y < height; y++) {
+    const { index, a0: b0, a1: b1 } = ys[y];
+    const s0 = horizontal(Math.min(Math.max(index, 0), img.height - 1));
+    const s1 = horizontal(Math.min(Math.max(index + 1, 0), img.height - 1));
+    const o = y * rowLength;
+    for (let x = 0; x < rowLength; x++) {
+      const v = ((((s0[x] >> 4) * b0) >> 16) + (((s1[x] >> 4) * b1) >> 16) + 2) >> 2;
+      out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
   return { data: out, channels: c, height, width, layout: 'hwc', order: img.order };
 }
 
-/** Source indices and weight along one axis, as OpenCV computes them for INTER_LINEAR. */
-function axis(src: number, dst: number): [number, number, number][] {
-  const scale = src / dst;
-  const out: [number, number, number][] = [];
+/**
+ * Source index and the two weights (in 1/2048) of each destination position along one axis, as resize.cpp
+ * computes them: in float from a double scale, rounded half to even; the x axis is clamped to the image, the y
+ * axis is not (its rows are clamped when read, with the weights as they came).
+ */
+function linearTaps(src: number, dst: number, clampEdges: boolean): { index: number; a0: number; a1: number }[] {
+  const scale = 1 / (dst / src);
+  const taps: { index: number; a0: number; a1: number }[] = [];
   for (let d = 0; d < dst; d++) {
-    const f = (d + 0.5) * scale - 0.5;
-    let s = Math.floor(f);
-    let w = f - s;
-    if (s < 0) [s, w] = [0, 0];
-    if (s >= src - 1) [s, w] = [src - 1, 0];
-    out.push([s, Math.min(s + 1, src - 1), w]);
+    const f = Math.fround((d + 0.5) * scale - 0.5);
+    let index = Math.floor(f);
+    let w = Math.fround(f - index);
+    if (clampEdges && index < 0) [index, w] = [0, 0];
+    if (clampEdges && index >= src - 1) [index, w] = [src - 1, 0];
+    taps.push({ index, a0: roundHalfEven(Math.fround(1 - w) * 2048), a1: roundHalfEven(w * 2048) });
   }
-  return out;
+  return taps;
+}
+
+/** cvRound: to the nearest integer, halves to even. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** cv::resize(INTER_NEAREST): source index floor(d * src / dst), the values copied. */
