@@ -1,11 +1,10 @@
-// Caffe's input preprocessing: an image (decoded with sharp) to the tensor a Caffe net was trained on:
-// BGR channel order, resized to the input, center-cropped, the mean subtracted first, then `scale`.
-import { readFileSync } from 'node:fs';
-import sharp from 'sharp';
+// Caffe's input preprocessing: an image (decoded and resized as OpenCV does) to the tensor a Caffe net was trained
+// on: BGR channel order, resized, center-cropped, the mean subtracted first, then `scale`.
 import { CaffeToolError } from '../errors.js';
 import { blobData, blobShape } from '../io/blob.js';
 import { readCaffeFile } from '../io/files.js';
 import type { Message } from '../io/message.js';
+import { decodeImage, resizeLinear } from '../train/data/image.js';
 
 export interface Preprocess {
   /** Per-channel mean values (in the net's channel order), or a whole mean image [C, H, W]. */
@@ -25,6 +24,10 @@ export function preprocessFromNet(param: Message, baseDir = '.'): Preprocess {
   const data = layers.find((l) => l.transform_param !== undefined && !((l.include as Message[] | undefined) ?? []).some((r) => r.phase === 'TRAIN'));
   const t = (data?.transform_param as Message | undefined) ?? {};
   const pre: Preprocess = { scale: (t.scale as number | undefined) ?? 1, channelOrder: 'bgr' };
+  // An ImageData layer's new_height/new_width: the size its images were resized to before the crop.
+  const image = data?.image_data_param as Message | undefined;
+  const [nh, nw] = [Number(image?.new_height ?? 0), Number(image?.new_width ?? 0)];
+  if (nh > 0 && nw > 0) pre.resize = [nh, nw];
   const values = t.mean_value as ArrayLike<number> | undefined;
   if (values && values.length) pre.meanValues = Array.from(values);
   if (typeof t.mean_file === 'string' && t.mean_file) {
@@ -47,35 +50,34 @@ export function readMeanFile(path: string): { data: Float32Array; shape: number[
   return { data: blobData(file.message), shape: chw };
 }
 
-/** Decode an image (a file, or its bytes as they came) and make it the [C, H, W] float tensor the net expects. */
+/**
+ * Decode an image (a file, or its bytes as they came) and make it the [C, H, W] float tensor the net expects, as
+ * Caffe's TEST phase makes it from ReadImageToCVMat's pixels: decoded and resized exactly as OpenCV does
+ * (train/data/image.ts), center-cropped, the mean subtracted and then scaled, in float as Caffe rounds them.
+ * Without --resize the image is resized to the mean image when that is larger than the input (Caffe's ImageNet
+ * models read 256x256 images and crop 227 of image and mean), else to the input itself.
+ */
 export async function imageToTensor(path: string | Uint8Array, shape: [number, number, number], pre: Preprocess): Promise<Float32Array> {
   const [c, h, w] = shape;
   if (c !== 1 && c !== 3) throw new CaffeToolError(`the net's input has ${c} channels: images give 1 (gray) or 3 (color)`);
-  let img = sharp(typeof path === 'string' ? readFileSync(path) : path).removeAlpha();
-  if (c === 1) img = img.grayscale();
-  const [rh, rw] = pre.resize ?? [h, w];
+  const mean = pre.meanImage?.shape;
+  const [rh, rw] = pre.resize ?? (mean && mean[1] >= h && mean[2] >= w ? [mean[1], mean[2]] : [h, w]);
   if (rh < h || rw < w) throw new CaffeToolError(`--resize ${rh},${rw} is smaller than the net's input ${h}x${w}`);
-  let raw: Buffer;
-  let channels: number;
-  try {
-    const out = await img.resize(rw, rh, { fit: 'fill', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
-    raw = out.data;
-    channels = out.info.channels;
-  } catch (e) {
-    throw new CaffeToolError(`cannot decode the image${typeof path === 'string' ? ` ${path}` : ''}: ${(e as Error).message}`, { cause: e });
-  }
+  const img = resizeLinear(await decodeImage(path, c, {}, ''), rh, rw);
   const top = Math.floor((rh - h) / 2);
   const left = Math.floor((rw - w) / 2);
   const out = new Float32Array(c * h * w);
-  const mean = meanAt(pre, c, h, w);
+  const meanOf = meanAt(pre, c, h, w);
+  const scale = Math.fround(pre.scale);
+  // Caffe's channel 0 is blue; decodeImage gives colour in RGB order (marked), or BGR.
+  const reversed = c === 3 && (img.order === 'rgb') === (pre.channelOrder === 'bgr');
   for (let ch = 0; ch < c; ch++) {
-    // sharp decodes RGB; Caffe's channel 0 is blue.
-    const src = c === 3 && pre.channelOrder === 'bgr' ? 2 - ch : ch;
+    const src = reversed ? 2 - ch : ch;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
-        const v = raw[((top + y) * rw + (left + x)) * channels + src];
+        const v = img.data[((top + y) * rw + (left + x)) * c + src];
         const i = (ch * h + y) * w + x;
-        out[i] = (v - mean(ch, i)) * pre.scale;
+        out[i] = Math.fround(Math.fround(v - meanOf(ch, i)) * scale);
       }
     }
   }
@@ -104,5 +106,6 @@ function meanAt(pre: Preprocess, c: number, h: number, w: number): (ch: number, 
   const values = pre.meanValues;
   if (!values?.length) return () => 0;
   if (values.length !== 1 && values.length !== c) throw new CaffeToolError(`${values.length} mean values for ${c} channels: give one, or one per channel`);
-  return (ch) => values[values.length === 1 ? 0 : ch];
+  const f = values.map(Math.fround);
+  return (ch) => f[f.length === 1 ? 0 : ch];
 }

@@ -25,13 +25,14 @@ async function readBytes(path: string, where: Where): Promise<Buffer> {
  */
 async function raw(input: Buffer, name: string, where: Where, native = false): Promise<{ data: Buffer; channels: number; height: number; width: number; grey: boolean }> {
   try {
-    const img = sharp(input);
+    // As cv::imread: embedded ICC profiles are not applied; the EXIF orientation is (OpenCV 3.1 and later).
+    const img = sharp(input, { ignoreIcc: true, autoOrient: true });
     const meta = native ? await img.metadata() : undefined;
     const { data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const grey = info.channels <= 2 || (meta !== undefined && ((meta.channels ?? 3) <= 2 || meta.space === 'b-w'));
     return { data, channels: info.channels, height: info.height, width: info.width, grey };
   } catch (e) {
-    throw new CaffeToolError(`cannot decode the image ${name}: ${(e as Error).message}`, { where, cause: e });
+    throw new CaffeToolError(`cannot decode the image${name ? ` ${name}` : ''}: ${(e as Error).message}`, { where, cause: e });
   }
 }
 
@@ -40,8 +41,8 @@ async function raw(input: Buffer, name: string, where: Where, native = false): P
  * in sharp's RGB and marked so), 1 grey channel (IMREAD_GRAYSCALE, OpenCV's BGR2GRAY weights), or 'native'
  * (grey stays grey, colour is colour).
  */
-export async function decodeImage(input: string | Uint8Array, channels: Channels, where: Where = {}): Promise<Pixels> {
-  const name = typeof input === 'string' ? input : 'in the record';
+export async function decodeImage(input: string | Uint8Array, channels: Channels, where: Where = {}, bytesName = 'in the record'): Promise<Pixels> {
+  const name = typeof input === 'string' ? input : bytesName;
   const bytes = typeof input === 'string' ? await readBytes(input, where) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const img = await raw(bytes, name, where, channels === 'native');
   const grey = img.grey;
@@ -54,8 +55,12 @@ export async function decodeImage(input: string | Uint8Array, channels: Channels
   const out = new Uint8Array(n * want);
   if (want === 1) {
     if (grey) for (let i = 0; i < n; i++) out[i] = src[i * k];
-    else {
-      // cv::cvtColor BGR2GRAY in fixed point: (R*4899 + G*9617 + B*1868 + 2^13) >> 14.
+    else if (isPng(bytes)) {
+      // OpenCV has libpng convert (png_set_rgb_to_gray with 0.299, 0.587): (R*9797 + G*19234 + B*3737) >> 15.
+      for (let i = 0; i < n; i++) out[i] = (src[i * k] * 9797 + src[i * k + 1] * 19234 + src[i * k + 2] * 3737) >> 15;
+    } else {
+      // cv::cvtColor BGR2GRAY in fixed point: (R*4899 + G*9617 + B*1868 + 2^13) >> 14. (For a colour JPEG libjpeg
+      // hands OpenCV its decoded Y plane instead, which this matches on all but a few values.)
       for (let i = 0; i < n; i++) out[i] = (src[i * k] * 4899 + src[i * k + 1] * 9617 + src[i * k + 2] * 1868 + 8192) >> 14;
     }
   } else {
@@ -63,6 +68,8 @@ export async function decodeImage(input: string | Uint8Array, channels: Channels
   }
   return { data: out, channels: want, height: img.height, width: img.width, layout: 'hwc' };
 }
+
+const isPng = (b: Uint8Array) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
 
 /**
  * A label image: one channel, values untouched. Grey PNGs (with or without alpha) give their grey channel; a

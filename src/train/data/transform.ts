@@ -112,9 +112,9 @@ export class Transformer {
         const step = mirror ? -1 : 1;
         if (mean) {
           let k = (ch * height + hOff + y) * width + wOff;
-          for (let x = 0; x < w; x++, s += sx, o += step, k++) out[o] = (src[s] - mean[k]) * scale;
+          for (let x = 0; x < w; x++, s += sx, o += step, k++) out[o] = Math.fround(src[s] - mean[k]) * scale;
         } else {
-          for (let x = 0; x < w; x++, s += sx, o += step) out[o] = (src[s] - m) * scale;
+          for (let x = 0; x < w; x++, s += sx, o += step) out[o] = Math.fround(src[s] - m) * scale;
         }
       }
     }
