@@ -3,8 +3,8 @@
 // image bilinearly, the label nearest-neighbour: classes are never blended), mirrored together when
 // dense_image_data_param.mirror is set, and cut by the same crop_height x crop_width window. The image then
 // goes through transform_param (mean, scale); the label top holds the label image's values untouched,
-// [batch, 1, H, W]. Departures from the fork, on purpose: the fork resizes labels bilinearly, and crops at a
-// random place in both phases; here TEST crops the centre, as Caffe's DataTransformer does. ENet's variant
+// [batch, 1, H, W]. A departure from the fork, on purpose: the fork crops at a random place in both phases;
+// here TEST crops the centre, as Caffe's DataTransformer does. ENet's variant
 // (its dialect) also reads the label label_divide_factor times smaller.
 import { CaffeToolError } from '../../errors.js';
 import { decodeImage, decodeLabel, resizeLinear, resizeNearest } from './image.js';

@@ -56,7 +56,7 @@ export function readPairList(path: string): ListEntry[] {
 
 /**
  * A list read in order and from the top again at its end, as ImageData and DenseImageData read theirs: with
- * shuffle, shuffled at the start and at every wrap-around; without, started rand_skip lines in at random.
+ * shuffle, shuffled at the start and at every wrap-around; with rand_skip, started up to that many lines in.
  * Shuffles draw from a generator of their own, seeded from the layer's (Caffe's prefetch_rng_), so the order
  * does not change with the transform's random draws.
  */
@@ -67,7 +67,11 @@ export class ListCursor {
   constructor(private readonly entries: ListEntry[], private readonly shuffled: boolean, layerRng: Rng, randSkip: number) {
     this.rng = new Rng(Math.floor(layerRng.uniform() * 2 ** 32));
     if (shuffled) shuffle(entries, this.rng);
-    else if (randSkip > 0) this.at = randInt(this.rng.uniform(), randSkip) % entries.length;
+    // image_data_layer.cpp skips after shuffling too, and refuses a skip past the list (CHECK_GT).
+    if (randSkip > 0) {
+      this.at = randInt(this.rng.uniform(), randSkip);
+      if (this.at >= entries.length) throw new CaffeToolError(`rand_skip drew ${this.at}, but the list has ${entries.length} entries: not enough points to skip, as Caffe says`, { hint: `use a rand_skip of at most ${entries.length}` });
+    }
   }
 
   next(): ListEntry {

@@ -61,6 +61,16 @@ describe('ImageData', () => {
     assert.deepEqual(cropped, a);
   });
 
+  it('rand_skip applies after the shuffle too, as image_data_layer.cpp does: the shuffled list, started further in', async () => {
+    const text = imageData('', 'shuffle: true').replace('batch_size: 8', 'batch_size: 25').replace('digits_train.txt', 'digits_test.txt');
+    const epoch = async (t: string) => (await batches(open(t, 'TRAIN', { seed: 9 }), 4)).flatMap((b) => [...b.label.data]);
+    const shuffled = await epoch(text);
+    const skipped = await epoch(text.replace('shuffle: true', 'shuffle: true rand_skip: 50'));
+    // Up to the wrap-around (which shuffles again) the skipped run is the shuffled list from some k in [1, 50).
+    const k = [...Array(50).keys()].slice(1).find((i) => shuffled.slice(i).every((v, j) => v === skipped[j]));
+    assert.ok(k !== undefined, 'the skipped run is not the shuffled list started further in');
+  });
+
   it('names the list file and line of a missing image', async () => {
     const dir = tempDir();
     const list = join(dir, 'list.txt');
