@@ -292,14 +292,18 @@ class Run {
     for (const [k, e] of this.testEngines.entries()) {
       this.log.info('solver.cpp:330', `Iteration ${this.state.iter}, Testing net (#${k})`);
       const sums = new Map<string, Float64Array>();
+      let loss = 0;
       for (let i = 0; i < this.testIter[k]; i++) {
         const r = await e.step(await this.testData[k].next());
+        // Net::Forward's loss: loss_weight x each loss top's values (a test engine has no backward to sum them).
+        for (const [name, t] of e.graph.outputs) if (t.lossWeight) for (const v of r.outputs.get(name) ?? []) loss = Math.fround(loss + t.lossWeight * v);
         for (const [name, v] of r.outputs) {
           const acc = sums.get(name) ?? new Float64Array(v.length);
           for (let j = 0; j < v.length; j++) acc[j] += v[j];
           sums.set(name, acc);
         }
       }
+      if (this.solver.params.bool('test_compute_loss')) this.log.info('solver.cpp:386', `Test loss: ${g6(Math.fround(loss / this.testIter[k]))}`);
       const means = new Map<string, Float32Array>();
       for (const [name, acc] of sums) means.set(name, Float32Array.from(acc, (x) => x / this.testIter[k]));
       this.printOutputs('Test', 'solver.cpp:397', means, e);
