@@ -110,7 +110,7 @@ export function register(program: Command): void {
       }
       const lines = [`${opts.outWeights}: ${result.layers.length} layers converted from ${isMat ? 'a MAT-file' : 'a column-major caffemodel'}, ${written.bytes} bytes`];
       for (const l of result.layers) {
-        const blobs = l.blobs.map((b) => `${b.role} ${b.source} ${formatShape(b.sourceDims)} -> ${formatShape(b.shape)} (${b.reading})`);
+        const blobs = l.blobs.map((b) => `${b.role} ${b.source} ${formatShape(b.sourceDims)} -> ${formatShape(b.shape)} (${b.reading}${b.inferred ? ', as the file\'s other blobs' : ''})`);
         lines.push(`  ${l.name}: ${blobs.join(', ')}`);
       }
       if (opts.outModel) lines.push(`${opts.outModel}: the net definition with height and width swapped${changes.length ? '' : ' (nothing in it depends on them)'}`);

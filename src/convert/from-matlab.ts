@@ -4,7 +4,9 @@
 // W x H x C x N array with the very same memory (reversing the axes of a row-major array gives a column-major
 // one): such an array only needs its dims reversed ("reversed" layout). An array that MATLAB code built in
 // Caffe's own axis order, N x C x H x W, holds column-major memory that must be transposed to row-major
-// ("colmajor" layout). `auto` tells the two apart by comparing each array's size with the net's blob shape.
+// ("colmajor" layout). `auto` tells the two apart by comparing each array's size with the net's blob shape; an
+// array whose size reads the same both ways (a square InnerProduct such as VGG's 4096x4096 fc7) goes the way
+// the file's other arrays agree on.
 import { CaffeToolError, closestNames, usageError } from '../errors.js';
 import { blobData, blobShape } from '../io/blob.js';
 import { type MatArray, type MatFile, type MatOutput, type MatVariable, matToFloat32, unsupported } from '../io/mat.js';
@@ -28,6 +30,8 @@ export interface ConvertedBlob {
   /** The dims as the source had them. */
   sourceDims: number[];
   reading: BlobReading;
+  /** Its size reads both ways: the reading is the one the file's other blobs agree on (`--layout auto`). */
+  inferred?: boolean;
 }
 
 export interface ConvertedLayer {
@@ -201,22 +205,25 @@ function convertValues(c: Candidate, shape: Shape, reading: BlobReading): Float3
   return reading === 'colmajor' ? colMajorToRowMajor(v, shape) : v;
 }
 
-/** Convert every layer's candidates; ambiguous blobs are collected and reported together. */
+/**
+ * Convert every layer's candidates. With `auto`, blobs whose size reads both ways take the reading the file's
+ * other blobs agree on; when none tells (or they disagree), the ambiguous blobs are reported together.
+ */
 function convertLayers(
   found: Map<NetLayer, Candidate[]>,
   layout: Layout,
 ): { layers: ConvertedLayer[]; blobs: Map<string, Message[]> } {
-  const decisions = new Map<NetLayer, BlobReading[]>();
+  const decisions = new Map<NetLayer, (BlobReading | undefined)[]>();
   const ambiguous: string[] = [];
   const settled = { reversed: 0, colmajor: 0 };
   for (const [layer, cands] of found) {
     const specs = layer.learned!;
-    const readings: BlobReading[] = [];
+    const readings: (BlobReading | undefined)[] = [];
     cands.forEach((c, i) => {
       const r = choose(c, specs[i].shape, layout, layer, i, `${specs[i].role}`);
       if ('ambiguous' in r) {
         ambiguous.push(`layer '${layer.name}' blob ${i} (${specs[i].role} ${c.source}, ${formatShape(c.dims)})`);
-        readings.push('vector');
+        readings.push(undefined);
       } else {
         if (r.reading !== 'vector') settled[r.reading]++;
         readings.push(r.reading);
@@ -224,18 +231,18 @@ function convertLayers(
     });
     decisions.set(layer, readings);
   }
-  if (ambiguous.length) {
-    const majority = settled.reversed || settled.colmajor
-      ? ` The other blobs read as ${settled.reversed >= settled.colmajor ? `reversed (${settled.reversed})` : `colmajor (${settled.colmajor})`}` +
-        `${settled.reversed && settled.colmajor ? ` and ${settled.reversed >= settled.colmajor ? `colmajor (${settled.colmajor})` : `reversed (${settled.reversed})`}` : ''}.`
-      : '';
+  const agreed = settled.reversed && !settled.colmajor ? 'reversed' : settled.colmajor && !settled.reversed ? 'colmajor' : undefined;
+  if (ambiguous.length && !agreed) {
+    const others = settled.reversed && settled.colmajor
+      ? ` The other blobs disagree: ${settled.reversed} read as reversed, ${settled.colmajor} as colmajor.`
+      : ' No other blob of the file tells the layout either.';
     const first = ambiguous[0].match(/^layer '([^']*)'/)![1];
     throw new CaffeToolError(
       `cannot tell the layout of ${ambiguous.length === 1 ? 'a blob' : `${ambiguous.length} blobs`} from its size: both matcaffe's reversed order and Caffe's order fit ` +
         `(the shape reads the same both ways):\n  ${ambiguous.join('\n  ')}`,
       {
         where: { layer: first },
-        hint: `give --layout reversed (arrays from matcaffe, W x H x C x N) or --layout colmajor (arrays in Caffe's N x C x H x W order).${majority}`,
+        hint: `give --layout reversed (arrays from matcaffe, W x H x C x N) or --layout colmajor (arrays in Caffe's N x C x H x W order).${others}`,
         exitCode: 2,
       },
     );
@@ -249,14 +256,15 @@ function convertLayers(
     const info: ConvertedBlob[] = [];
     cands.forEach((c, i) => {
       const shape = specs[i].shape;
+      const reading = readings[i] ?? agreed!;
       let data: Float32Array;
       try {
-        data = convertValues(c, shape, readings[i]);
+        data = convertValues(c, shape, reading);
       } catch (e) {
         throw e instanceof CaffeToolError ? e.within({ layer: layer.name, blob: i }) : e;
       }
       out.push({ shape: { dim: [...shape] }, data });
-      info.push({ source: c.source, role: specs[i].role, shape: [...shape], sourceDims: c.dims, reading: readings[i] });
+      info.push({ source: c.source, role: specs[i].role, shape: [...shape], sourceDims: c.dims, reading, ...(readings[i] ? {} : { inferred: true }) });
     });
     blobs.set(layer.name, out);
     layers.push({ name: layer.name, type: layer.type, blobs: info });

@@ -123,6 +123,35 @@ describe('caffe-tool from-matlab', () => {
   });
 });
 
+describe('caffe-tool from-matlab: square blobs and caffemodels', () => {
+  // fixtures/matlab/square_fc*: written by scipy.io.savemat and python3-protobuf (make_matlab.py square_fc). ip1's
+  // 16x16 weight reads the same both ways; conv1's and ip2's do not.
+  for (const file of ['square_fc_reversed.mat', 'square_fc_colmajor.mat']) {
+    it(`${file}: a square InnerProduct is read as the file's other arrays agree`, () => {
+      const dir = tempDir();
+      const out = join(dir, 'out.caffemodel');
+      const r = run('from-matlab', '--model', M('square_fc.prototxt'), '--weights', M(file), '--out-weights', out);
+      assert.equal(r.code, 0, r.stderr);
+      const layout = file.includes('reversed') ? 'reversed' : 'colmajor';
+      assert.match(r.stdout, new RegExp(`ip1: weight 'ip1_w' 16x16 -> 16x16 \\(${layout}, as the file's other blobs\\)`));
+      assert.ok(readFileSync(out).equals(readFixture('matlab', 'square_fc_expected.caffemodel')), 'output differs from square_fc_expected.caffemodel');
+    });
+  }
+
+  it('refuses the square blob when the other arrays disagree, saying so; writes nothing', () => {
+    const dir = tempDir();
+    const m = run('from-matlab', '--model', M('square_fc.prototxt'), '--weights', M('square_fc_mixed.mat'), '--out-weights', join(dir, 'o.caffemodel'));
+    assert.equal(m.code, 2);
+    assert.match(m.stderr, /layer 'ip1': cannot tell the layout of a blob from its size/);
+    assert.match(m.stderr, /The other blobs disagree: 1 read as reversed, 1 as colmajor\./);
+    assert.deepEqual(readdirSync(dir), []);
+    const forced = run('from-matlab', '--model', M('square_fc.prototxt'), '--weights', M('square_fc_mixed.mat'), '--out-weights', join(dir, 'o.caffemodel'), '--layout', 'reversed');
+    assert.equal(forced.code, 1);
+    assert.match(forced.stderr, /layer 'ip2': blob 0: weight 'ip2_w' is 5x16, .*\(it would fit --layout colmajor\)/);
+  });
+
+});
+
 describe('caffe-tool to-matlab', () => {
   it('writes matcaffe\'s arrays: the same bytes as the file scipy.io.loadmat checked, past the dated header', () => {
     const dir = tempDir();
