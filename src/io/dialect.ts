@@ -29,13 +29,26 @@ export const FORK_LAYER_TYPES: Record<string, readonly Dialect[]> = {
   VideoData: ['ssd', 'nvcaffe'],
 };
 
-/** How many layers use a type the dialect lacks. */
+/**
+ * BVLC layer types that a fork's own Caffe does not have, although caffe-tool's schema for the fork (BVLC plus
+ * its patch) knows their parameters, so that files mixing them still read. What caffe-tool writes for such a
+ * fork must not bring them in. SegNet (alexgkendall/caffe-segnet, src/caffe/proto/caffe.proto) branched before
+ * them: its LayerParameter stops at 138 ("next available layer-specific ID: 139"; 137 and 138 hold upsample_param
+ * and dense_image_data_param), so it has none of batch_norm_param (139) to clip_param (148), embed or tile.
+ */
+export const MISSING_LAYER_TYPES: Partial<Record<Dialect, readonly string[]>> = {
+  segnet: ['Embed', 'Tile', 'BatchNorm', 'ELU', 'Bias', 'Scale', 'Input', 'Crop', 'Parameter', 'RNN', 'LSTM', 'Swish', 'Clip'],
+};
+
+/** Whether the fork's own Caffe has a layer type (BVLC's or its own). */
+export function dialectHasLayerType(dialect: Dialect, type: string): boolean {
+  return !MISSING_LAYER_TYPES[dialect]?.includes(type) && (FORK_LAYER_TYPES[type]?.includes(dialect) ?? true);
+}
+
+/** How many layers use a type the dialect lacks (an ENet net with an Input layer is not a SegNet net). */
 function typePenalty(dialect: Dialect, types: Iterable<string>): number {
   let n = 0;
-  for (const t of types) {
-    const forks = FORK_LAYER_TYPES[t];
-    if (forks && !forks.includes(dialect)) n++;
-  }
+  for (const t of types) if (!dialectHasLayerType(dialect, t)) n++;
   return n;
 }
 

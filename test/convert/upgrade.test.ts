@@ -302,6 +302,23 @@ describe('input fields -> Input layer (UpgradeNetInput)', () => {
     assert.equal(upgradeNet(file.message).changes.length, 1);
   });
 
+  it('SegNet keeps its input fields (its LayerParameter stops at 138, before input_param 143); ENet gets the Input layer', () => {
+    const text = `input: "data" input_dim: 1 input_dim: 3 input_dim: 360 input_dim: 480
+      layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }
+      layer { name: "bn1" type: "BN" bottom: "conv1" top: "conv1" bn_param { bn_mode: INFERENCE } }
+      layer { name: "up" type: "Upsample" bottom: "conv1" top: "up" upsample_param { scale: 2 } }`;
+    const file = parseCaffeText(text, { kinds: ['net'] });
+    assert.equal(file.dialect, 'segnet');
+    const r = upgradeNet(file.message, { dialect: 'segnet' });
+    assert.deepEqual(r.changes, []);
+    assert.equal(r.net, file.message);
+    assert.deepEqual(r.notes, ['net: input fields kept: the segnet fork has no Input layer, and its Caffe reads them as they are']);
+    assert.equal(netNeedsUpgrade(file.message, { dialect: 'segnet' }), false);
+    const enet = upgradeNet(file.message, { dialect: 'enet' });
+    assert.deepEqual(enet.changes, ['net: input + input_dim -> layer input (Input, first): "data" [1, 3, 360, 480]']);
+    assert.equal((enet.net.layer as Message[])[0].type, 'Input');
+  });
+
   it('too few shapes for the inputs is refused (Caffe would read past the end)', () => {
     throwsWith(() => upgradeNetInput(net('input: "a" input: "b" input_dim: 1 input_dim: 2 input_dim: 3 input_dim: 4')), /2 inputs but 4 input_dim values/);
     throwsWith(() => upgradeNetInput(net('input: "a" input: "b" input_shape { dim: 1 }')), /2 inputs but 1 input_shape entries/);
