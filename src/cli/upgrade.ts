@@ -51,7 +51,7 @@ export function register(program: Command): void {
           [upgraded, changes, warnings, notes] = [r.net, r.changes, r.warnings, r.notes];
           what = `${r.from} net (${file.encoding}, dialect ${file.dialect})`;
         } else {
-          const r = upgradeSolver(file.message, { dialect: file.dialect });
+          const r = upgradeSolver(file.message);
           [upgraded, changes, warnings] = [r.solver, r.changes, r.warnings];
           what = `solver (${file.encoding})`;
         }

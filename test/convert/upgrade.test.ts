@@ -2,12 +2,14 @@
 // through by hand: every expected net below and in fixtures/upgrade/ was written from those rules, not printed
 // by this code. Messages are compared by their canonical printing (the printer matches protoc's).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { upgradeNetBatchNorm } from '../../src/convert/upgrade/batch-norm.js';
 import { netNeedsDataUpgrade, upgradeNetDataTransformation } from '../../src/convert/upgrade/data-transform.js';
 import {
   BOTH_SOLVER_TYPES_REASON, MIXED_LAYERS_REASON, netNeedsUpgrade, netVersion, upgradeNet, upgradeNotice, upgradeSolver,
+  upgradeSolverNets,
 } from '../../src/convert/upgrade/index.js';
 import { upgradeNetInput } from '../../src/convert/upgrade/input.js';
 import { upgradeSolverType } from '../../src/convert/upgrade/solver-type.js';
@@ -19,7 +21,8 @@ import { parseCaffeText, readCaffeFile } from '../../src/io/files.js';
 import type { Message } from '../../src/io/message.js';
 import { dialectSchema, messageInfo } from '../../src/io/schema.js';
 import { printText } from '../../src/io/text/print.js';
-import { fixture } from '../helpers.js';
+import { readSolverFile } from '../../src/train/solver-file.js';
+import { fixture, tempDir } from '../helpers.js';
 
 const bvlc = dialectSchema('bvlc');
 const net = (text: string) => parseCaffeText(text, { kinds: ['net'] }).message;
@@ -367,14 +370,30 @@ describe('solver_type -> type (UpgradeSolverType)', () => {
     assert.match(BOTH_SOLVER_TYPES_REASON, /cannot be both specified/);
   });
 
-  it('an old net written inside the solver is upgraded too', () => {
-    const r = upgradeSolver(solver('solver_type: NESTEROV net_param { layers { name: "r" type: RELU } } test_net_param { input: "x" }'));
+  it('a net written inside the solver is left as it is, as upgrade_solver_proto_text leaves it (UpgradeSolverAsNeeded)', () => {
+    const text = 'solver_type: NESTEROV net_param { layers { name: "r" type: RELU } } test_net_param { input: "x" }';
+    const r = pure(solver(text), upgradeSolver, printSolver);
+    assert.equal(printSolver(r.solver), printSolver(solver('type: "Nesterov" net_param { layers { name: "r" type: RELU } } test_net_param { input: "x" }')));
+    assert.deepEqual(r.changes, ['solver_type: NESTEROV -> type: "Nesterov"']);
+  });
+
+  it('the trainer upgrades the nets inside a solver (upgradeSolverNets), and says so once', () => {
+    const r = pure(solver('type: "Nesterov" net_param { layers { name: "r" type: RELU } } test_net_param { input: "x" }'), upgradeSolverNets, printSolver);
     assert.equal(printSolver(r.solver), printSolver(solver('type: "Nesterov" net_param { layer { name: "r" type: "ReLU" } } test_net_param { }')));
     assert.deepEqual(r.changes, [
-      'solver_type: NESTEROV -> type: "Nesterov"',
       'net_param: layer r: RELU -> ReLU',
       'test_net_param[0]: net: input "x" removed: no shape given (a legacy caffemodel field), as Caffe strips it',
     ]);
+    const dir = tempDir();
+    const path = join(dir, 'solver.prototxt');
+    writeFileSync(path, 'base_lr: 0.1\nsolver_type: SGD\nnet_param {\n  layers { name: "d" type: DUMMY_DATA top: "x" dummy_data_param { shape { dim: 1 dim: 2 } } }\n  layers { name: "r" type: RELU bottom: "x" top: "y" }\n}\n');
+    const notices: string[] = [];
+    const f = readSolverFile(path, (m) => notices.push(m));
+    assert.deepEqual((f.train.param.layer as Message[]).map((l) => l.type), ['DummyData', 'ReLU']);
+    assert.equal(f.message.type, 'SGD');
+    assert.equal(notices.length, 2);
+    assert.match(notices[0], /solver\.prototxt: solver upgraded in memory .*solver_type: SGD -> type: "SGD".*`caffe-tool upgrade .* OUT` writes it$/);
+    assert.match(notices[1], /solver\.prototxt: a net inside the solver upgraded in memory to the current format \(2 changes, such as net_param: layer d: DUMMY_DATA -> DummyData\); .*`caffe-tool upgrade` leaves it so/);
   });
 });
 

@@ -164,6 +164,19 @@ describe('caffe-tool upgrade: solvers', () => {
     });
   }
 
+  it('solver_type becomes type; a V1 net inside the solver stays as it is, as upgrade_solver_proto_text leaves it', () => {
+    const dir = tempDir();
+    const input = join(dir, 'in.prototxt');
+    writeFileSync(input, 'solver_type: NESTEROV\nnet_param { layers { name: "r" type: RELU bottom: "x" top: "x" } }\nbase_lr: 0.01\n');
+    const out = join(dir, 'out.prototxt');
+    const r = run('upgrade', input, out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /: solver \(text\): 1 change\nsolver_type: NESTEROV -> type: "Nesterov"\nwrote /);
+    // Written by hand in field-number order (protoc --encode | --decode prints it back unchanged).
+    assert.equal(readFileSync(out, 'utf8'),
+      'base_lr: 0.01\nnet_param {\n  layers {\n    bottom: "x"\n    top: "x"\n    name: "r"\n    type: RELU\n  }\n}\ntype: "Nesterov"\n');
+  });
+
   it('a solver without solver_type is already current, and written as Caffe\'s upgrade_solver_proto_text writes it', () => {
     const out = join(tempDir(), 'solver.prototxt');
     const r = run('upgrade', fixture('solvers', 'old', 'lenet_solver_2014_train_net_test_net.prototxt'), out);
