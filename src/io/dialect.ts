@@ -66,7 +66,9 @@ export function chooseTextDialect(allowed: ReadonlySet<string>, net: Message | u
   if (!candidates.length) {
     throw new CaffeToolError('this file uses fields of different Caffe forks together; no single dialect has them all', {
       where: { file },
-      hint: 'name the fork it is for with --dialect (bvlc, segnet, enet, pspnet, deeplab, ssd, fast-rcnn, nvcaffe) to see which field does not belong',
+      // Not every command takes --dialect; convert reads any Caffe file and does.
+      hint: `read it as the fork it is for to see which field does not belong: caffe-tool convert ${file ?? 'FILE'} OUT.prototxt --dialect NAME ` +
+        `(${DIALECTS.join(', ')}), or --dialect NAME on a command that takes it`,
     });
   }
   const types = net ? layerTypes(net) : [];

@@ -140,6 +140,38 @@ layer { name: "up" type: "Upsample" bottom: "conv1" top: "up" upsample_param { s
     assert.deepEqual((out[2].blobs as Message[]).map((b) => [...blobData(b)]), [[0.5, 4], [0.25, 1]]);
   });
 
+  it('--dialect NAME reads a file as one fork, as the mixed-fork hint says', () => {
+    const dir = tempDir();
+    const model = join(dir, 'mixed.prototxt');
+    // upsample_param is SegNet/ENet's, interp_param DeepLab/PSPNet's: no fork has both.
+    writeFileSync(model, `input: "data" input_dim: 1 input_dim: 2 input_dim: 4 input_dim: 4
+layer { name: "up" type: "Upsample" bottom: "data" top: "up" upsample_param { scale: 2 } }
+layer { name: "zoom" type: "Interp" bottom: "up" top: "zoom" interp_param { zoom_factor: 2 } }
+`);
+    const args = ['absorb-bn', '--model', model, '--weights', join(dir, 'w.caffemodel'), '--out-model', join(dir, 'o.prototxt'), '--out-weights', join(dir, 'o.caffemodel')];
+    const r = run(...args);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /mixed\.prototxt: this file uses fields of different Caffe forks together/);
+    assert.match(r.stderr, /hint: .*caffe-tool convert .*mixed\.prototxt OUT\.prototxt --dialect NAME \(bvlc, segnet, .*\), or --dialect NAME on a command that takes it/);
+    const segnet = run(...args, '--dialect', 'segnet');
+    assert.equal(segnet.code, 1);
+    assert.match(segnet.stderr, /mixed\.prototxt:3:\d+: unknown field 'interp_param' in LayerParameter/);
+    const bad = run(...args, '--dialect', 'caffe2');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown dialect 'caffe2'/);
+  });
+
+  it('--dialect NAME is used for the model, the weights and what is written', () => {
+    const f = setup();
+    const r = run('absorb-bn', '--model', f.model, '--weights', f.weights, '--out-model', f.outModel, '--out-weights', f.outWeights, '--dialect', 'nvcaffe');
+    assert.equal(r.code, 0, r.stderr);
+    // NVCaffe's BatchNorm keeps its statistics as they are (no scale-factor division): bn1's mean [1, -2], var [6, 3].
+    const conv = (readCaffeFile(f.outWeights, { dialect: 'nvcaffe' }).message.layer as Message[])[1].blobs as Message[];
+    const a0 = 1.5 / Math.sqrt(6 + 0.001);
+    assert.ok(Math.abs(blobData(conv[0])[0] - a0 * Math.cos(0)) < 1e-6);
+    assert.ok(Math.abs(blobData(conv[1])[0] - (0.25 - a0 * 1)) < 1e-6);
+  });
+
   it('never overwrites an input, needs every file, and names swapped files', () => {
     const f = setup();
     let r = run('absorb-bn', '--model', f.model, '--weights', f.weights, '--out-model', f.outModel, '--out-weights', f.weights);
