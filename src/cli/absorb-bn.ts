@@ -1,8 +1,9 @@
-// caffe-tool absorb-bn --model M --weights W --out-model M2 --out-weights W2 [--verify]: fold batch
+// caffe-tool absorb-bn --model M --weights W --out-model M2 --out-weights W2 [--verify] [--dialect NAME]: fold batch
 // normalization into the layer before it; --verify runs the old and new nets on the same random input.
 import type { Command } from 'commander';
 import { CaffeToolError, usageError } from '../errors.js';
 import { encodingForPath, writeCaffeFile } from '../io/files.js';
+import { checkDialect } from '../io/schema.js';
 import { loadNet, loadWeights } from '../net/load.js';
 import { buildNet } from '../net/net.js';
 import { attachWeights } from '../net/weights.js';
@@ -18,6 +19,7 @@ interface Options {
   verify?: boolean;
   keepUnfoldable?: boolean;
   input?: string[];
+  dialect?: string;
   seed: string;
 }
 
@@ -32,6 +34,7 @@ export function register(program: Command): void {
     .option('--verify', 'run the old and new nets on random input and print the largest difference')
     .option('--keep-unfoldable', 'leave a BN that cannot be folded as it is, instead of turning it into one Scale layer')
     .option('--input <name=N,C,H,W...>', 'input shapes, replacing the net\'s (or giving a data layer\'s)')
+    .option('--dialect <name>', 'read the model and the weights as this Caffe fork (and write for it) instead of detecting it')
     .option('--seed <n>', 'seed of the random input for --verify', '1')
     .action(async (opts: Options) => {
       if (!opts.model || !opts.weights || !opts.outModel || !opts.outWeights) {
@@ -42,8 +45,9 @@ export function register(program: Command): void {
       if (encodingForPath(opts.outModel) !== 'text') throw usageError(`--out-model ${opts.outModel}: the definition is written as text`, 'give it a .prototxt name');
       if (encodingForPath(opts.outWeights) !== 'binary') throw usageError(`--out-weights ${opts.outWeights}: the weights are written as a binary caffemodel`, 'give it a .caffemodel name');
       const inputs = parseInputShapes(opts.input);
-      const { net, param } = loadNet(opts.model, { phase: 'TEST', inputs, notice });
-      loadWeights(net, opts.weights, { notice });
+      const dialect = opts.dialect === undefined ? undefined : checkDialect(opts.dialect);
+      const { net, param } = loadNet(opts.model, { phase: 'TEST', inputs, dialect, notice });
+      loadWeights(net, opts.weights, { dialect, notice });
       const result = absorbBatchNorm(net, param, { keepUnfoldable: opts.keepUnfoldable });
 
       const lines = result.entries.map(describeEntry);

@@ -72,6 +72,9 @@ export function register(program: Command): void {
           const n = upgradeNotice(opts.weights, upgraded);
           if (n) notice(n);
           dialect = file.dialect;
+          if (layout === 'colmajor') {
+            notice(`--layout colmajor transposes every blob of ${opts.weights}: right for Caffe-shaped blobs over MATLAB's column-major memory, wrong for a file matcaffe's net.save wrote (that one is already standard)`);
+          }
           result = fromCaffemodel(net, upgraded.net, { layout });
         }
       } catch (e) {
@@ -108,9 +111,9 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify({ output: opts.outWeights, bytes: written.bytes, layers: result.layers, missing: result.missing, unused: result.unused, ...(orientation ? { orientation } : {}) }, null, 2)}\n`);
         return;
       }
-      const lines = [`${opts.outWeights}: ${result.layers.length} layers converted from ${isMat ? 'a MAT-file' : 'a column-major caffemodel'}, ${written.bytes} bytes`];
+      const lines = [`${opts.outWeights}: ${result.layers.length} layers converted from ${isMat ? 'a MAT-file' : layout === 'colmajor' ? 'a column-major caffemodel' : 'a caffemodel with matcaffe\'s reversed shapes'}, ${written.bytes} bytes`];
       for (const l of result.layers) {
-        const blobs = l.blobs.map((b) => `${b.role} ${b.source} ${formatShape(b.sourceDims)} -> ${formatShape(b.shape)} (${b.reading})`);
+        const blobs = l.blobs.map((b) => `${b.role} ${b.source} ${formatShape(b.sourceDims)} -> ${formatShape(b.shape)} (${b.reading}${b.inferred ? ', as the file\'s other blobs' : ''})`);
         lines.push(`  ${l.name}: ${blobs.join(', ')}`);
       }
       if (opts.outModel) lines.push(`${opts.outModel}: the net definition with height and width swapped${changes.length ? '' : ' (nothing in it depends on them)'}`);

@@ -1,10 +1,9 @@
 // caffe-tool upgrade IN [OUT]: V0/V1 nets (text or binary) and old solvers to the current format, as Caffe's
-// upgrade_net_proto_text, upgrade_net_proto_binary and upgrade_solver_proto_text do; prints what changed.
-import { closeSync, openSync, readSync } from 'node:fs';
+// upgrade_net_proto_text, upgrade_net_proto_binary and upgrade_solver_proto_text do (OUT is written even when
+// nothing changed); prints what changed.
 import type { Command } from 'commander';
 import { upgradeNet, upgradeSolver } from '../convert/upgrade/index.js';
 import { CaffeToolError, usageError } from '../errors.js';
-import { writeAll, writeAtomic } from '../io/atomic.js';
 import { encodingForPath, readCaffeFile, writeCaffeFile } from '../io/files.js';
 import type { Message } from '../io/message.js';
 import { checkDialect } from '../io/schema.js';
@@ -23,7 +22,7 @@ export function register(program: Command): void {
     .description('upgrade old nets (V0, V1, input fields, old BatchNorm; text or binary, weights kept bit for bit) and old solvers (solver_type) to the current format, and print each change')
     .argument('<in>', 'a net (.prototxt, or .caffemodel with weights) or a solver, in any old format')
     .argument('[out]', 'where to write the upgraded file, in the encoding IN has (optional with --in-place or --dry-run)')
-    .option('--in-place', 'rewrite IN itself (atomically); OUT may then be left out')
+    .option('--in-place', 'rewrite IN itself (atomically; an IN already current is left as it is); OUT may then be left out')
     .option('--dry-run', 'print the changes, write nothing')
     .option('--dialect <name>', 'read IN with this Caffe fork\'s schema instead of detecting it')
     .action((input: string, output: string | undefined, opts: UpgradeOptions) => {
@@ -52,7 +51,7 @@ export function register(program: Command): void {
           [upgraded, changes, warnings, notes] = [r.net, r.changes, r.warnings, r.notes];
           what = `${r.from} net (${file.encoding}, dialect ${file.dialect})`;
         } else {
-          const r = upgradeSolver(file.message, { dialect: file.dialect });
+          const r = upgradeSolver(file.message);
           [upgraded, changes, warnings] = [r.solver, r.changes, r.warnings];
           what = `solver (${file.encoding})`;
         }
@@ -64,24 +63,23 @@ export function register(program: Command): void {
       const noted = notes.map((n) => `note: ${n}`);
       if (changes.length === 0) {
         lines.push(`${input}: ${what}: already current, nothing to upgrade`, ...noted);
-        if (opts.dryRun || out === undefined) lines.push('dry run: nothing written');
-        else if (sameTarget(input, out, opts.inPlace)) lines.push(`${input} left unchanged`);
-        else {
-          copyFile(input, out);
-          lines.push(`copied unchanged to ${out}`);
-        }
-        process.stdout.write(`${lines.join('\n')}\n`);
-        return;
+      } else {
+        lines.push(`${input}: ${what}: ${changes.length} change${changes.length === 1 ? '' : 's'}`);
+        lines.push(...changes, ...noted);
       }
-      lines.push(`${input}: ${what}: ${changes.length} change${changes.length === 1 ? '' : 's'}`);
-      lines.push(...changes, ...noted);
       for (const w of warnings) process.stderr.write(`caffe-tool: warning: ${w}\n`);
       if (opts.dryRun || out === undefined) {
         lines.push('dry run: nothing written');
+      } else if (changes.length === 0 && sameTarget(input, out, opts.inPlace)) {
+        // Rewriting IN would only reprint it (its comments gone) with nothing upgraded.
+        lines.push(`${input} left unchanged`);
       } else {
+        // Like Caffe's upgrade_net_proto_text / upgrade_solver_proto_text, OUT is written even when nothing
+        // changed: the canonical printing (field-number order, no comments), not a copy of IN.
         const result = writeCaffeFile(out, { kind: file.kind, message: upgraded, dialect: file.dialect }, file.encoding);
         for (const w of result.warnings) process.stderr.write(`caffe-tool: warning: ${w}\n`);
-        lines.push(`wrote ${out} (${file.encoding}, ${result.bytes} bytes)${warnings.length ? `, with ${warnings.length} warning${warnings.length === 1 ? '' : 's'} (Caffe: "not fully compatible")` : ''}`);
+        const how = changes.length ? '' : ', reprinted as Caffe\'s upgrade tools write a current file';
+        lines.push(`wrote ${out} (${file.encoding}, ${result.bytes} bytes${how})${warnings.length ? `, with ${warnings.length} warning${warnings.length === 1 ? '' : 's'} (Caffe: "not fully compatible")` : ''}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
@@ -115,24 +113,5 @@ function sameTarget(input: string, out: string, inPlace?: boolean): boolean {
     return false;
   } catch {
     return true;
-  }
-}
-
-/** Copy IN to OUT byte for byte, atomically. */
-function copyFile(input: string, out: string): void {
-  const fd = openSync(input, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    writeAtomic(out, (dst) => {
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, null);
-        if (n === 0) break;
-        writeAll(dst, buf.subarray(0, n));
-      }
-    });
-  } catch (e) {
-    throw e instanceof CaffeToolError ? e : new CaffeToolError(`cannot copy ${input} to ${out}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    closeSync(fd);
   }
 }

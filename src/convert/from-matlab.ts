@@ -4,7 +4,15 @@
 // W x H x C x N array with the very same memory (reversing the axes of a row-major array gives a column-major
 // one): such an array only needs its dims reversed ("reversed" layout). An array that MATLAB code built in
 // Caffe's own axis order, N x C x H x W, holds column-major memory that must be transposed to row-major
-// ("colmajor" layout). `auto` tells the two apart by comparing each array's size with the net's blob shape.
+// ("colmajor" layout). `auto` tells the two apart by comparing each array's size with the net's blob shape; an
+// array whose size reads the same both ways (a square InnerProduct such as VGG's 4096x4096 fc7) goes the way
+// the file's other arrays agree on.
+//
+// A .caffemodel that matcaffe's net.save wrote is already standard: matcaffe copies MATLAB memory into a blob
+// as it is (mx_mat_to_blob is a plain copy), and Blob.set_data only takes the reversed W x H x C x N size, so
+// the blob holds Caffe's row-major values under Caffe's shape. Only a caffemodel some other tool filled from
+// MATLAB memory needs converting: reversed shapes (re-dimmed), or Caffe's shapes over column-major memory
+// (`--layout colmajor`, which shapes alone cannot show).
 import { CaffeToolError, closestNames, usageError } from '../errors.js';
 import { blobData, blobShape } from '../io/blob.js';
 import { type MatArray, type MatFile, type MatOutput, type MatVariable, matToFloat32, unsupported } from '../io/mat.js';
@@ -28,6 +36,8 @@ export interface ConvertedBlob {
   /** The dims as the source had them. */
   sourceDims: number[];
   reading: BlobReading;
+  /** Its size reads both ways: the reading is the one the file's other blobs agree on (`--layout auto`). */
+  inferred?: boolean;
 }
 
 export interface ConvertedLayer {
@@ -94,6 +104,14 @@ const sameDims = (a: readonly number[], b: readonly number[]) => {
 };
 
 const nonSingleton = (s: readonly number[]) => s.filter((d) => d !== 1).length;
+
+/** A blob's dims are Caffe's shape, as written or in the legacy 4-D form (leading 1s: 1 x 1 x N x K). */
+function caffeShaped(dims: readonly number[], shape: Shape): boolean {
+  const fits = readingsThatFit(dims, shape);
+  if (fits.includes('colmajor') || fits.includes('vector')) return true;
+  const extra = dims.length - shape.length;
+  return extra > 0 && dims.slice(0, extra).every((d) => d === 1) && sameDims(dims.slice(extra), shape);
+}
 
 /** Which readings of an array with `dims` fit a blob of `shape`. A vector fits both the same way. */
 export function readingsThatFit(dims: readonly number[], shape: Shape): BlobReading[] {
@@ -169,8 +187,11 @@ interface Chosen {
   reading: BlobReading;
 }
 
+/** Where the arrays come from: a MAT-file, or the blobs of a caffemodel. */
+type Origin = 'mat' | 'caffemodel';
+
 /** Decide how one array is read, or say why it cannot be. */
-function choose(c: Candidate, shape: Shape, layout: Layout, layer: NetLayer, i: number, role: string): Chosen | { ambiguous: true } {
+function choose(c: Candidate, shape: Shape, layout: Layout, origin: Origin, layer: NetLayer, i: number, role: string): Chosen | { ambiguous: true } {
   const fits = readingsThatFit(c.dims, shape);
   const where = { layer: layer.name, blob: i };
   if (fits[0] === 'vector') return { reading: 'vector' };
@@ -184,6 +205,11 @@ function choose(c: Candidate, shape: Shape, layout: Layout, layer: NetLayer, i: 
   const expected = layout === 'reversed' ? `${formatShape(reversed)} (Caffe's ${formatShape(shape)} reversed, matcaffe's order)`
     : layout === 'colmajor' ? `${formatShape(shape)} (Caffe's order)`
       : `${formatShape(reversed)} (matcaffe's reversed order) or ${formatShape(shape)} (Caffe's order)`;
+  // In a caffemodel, a blob with Caffe's shape is most likely standard already (matcaffe's net.save writes that).
+  if (origin === 'caffemodel' && fits.includes('colmajor')) {
+    return fail(`${role} ${c.source} is ${formatShape(c.dims)}, the net expects ${expected}: it already has Caffe's shape, while other blobs of the file have matcaffe's reversed shapes`,
+      where, 'check how the file was written: a caffemodel that matcaffe\'s net.save wrote has Caffe\'s shapes throughout and needs no conversion');
+  }
   const other = layout !== 'auto' && fits.length ? ` (it would fit --layout ${fits[0]})` : '';
   return fail(`${role} ${c.source} is ${formatShape(c.dims)}, the net expects ${expected}${other}`, where,
     fits.length ? `use --layout ${fits[0]}, or --layout auto` : 'check that the net and the weights belong together (num_output, kernel size, input channels)');
@@ -201,22 +227,26 @@ function convertValues(c: Candidate, shape: Shape, reading: BlobReading): Float3
   return reading === 'colmajor' ? colMajorToRowMajor(v, shape) : v;
 }
 
-/** Convert every layer's candidates; ambiguous blobs are collected and reported together. */
+/**
+ * Convert every layer's candidates. With `auto`, blobs whose size reads both ways take the reading the file's
+ * other blobs agree on; when none tells (or they disagree), the ambiguous blobs are reported together.
+ */
 function convertLayers(
   found: Map<NetLayer, Candidate[]>,
   layout: Layout,
+  origin: Origin,
 ): { layers: ConvertedLayer[]; blobs: Map<string, Message[]> } {
-  const decisions = new Map<NetLayer, BlobReading[]>();
+  const decisions = new Map<NetLayer, (BlobReading | undefined)[]>();
   const ambiguous: string[] = [];
   const settled = { reversed: 0, colmajor: 0 };
   for (const [layer, cands] of found) {
     const specs = layer.learned!;
-    const readings: BlobReading[] = [];
+    const readings: (BlobReading | undefined)[] = [];
     cands.forEach((c, i) => {
-      const r = choose(c, specs[i].shape, layout, layer, i, `${specs[i].role}`);
+      const r = choose(c, specs[i].shape, layout, origin, layer, i, `${specs[i].role}`);
       if ('ambiguous' in r) {
         ambiguous.push(`layer '${layer.name}' blob ${i} (${specs[i].role} ${c.source}, ${formatShape(c.dims)})`);
-        readings.push('vector');
+        readings.push(undefined);
       } else {
         if (r.reading !== 'vector') settled[r.reading]++;
         readings.push(r.reading);
@@ -224,18 +254,18 @@ function convertLayers(
     });
     decisions.set(layer, readings);
   }
-  if (ambiguous.length) {
-    const majority = settled.reversed || settled.colmajor
-      ? ` The other blobs read as ${settled.reversed >= settled.colmajor ? `reversed (${settled.reversed})` : `colmajor (${settled.colmajor})`}` +
-        `${settled.reversed && settled.colmajor ? ` and ${settled.reversed >= settled.colmajor ? `colmajor (${settled.colmajor})` : `reversed (${settled.reversed})`}` : ''}.`
-      : '';
+  const agreed = settled.reversed && !settled.colmajor ? 'reversed' : settled.colmajor && !settled.reversed ? 'colmajor' : undefined;
+  if (ambiguous.length && !agreed) {
+    const others = settled.reversed && settled.colmajor
+      ? ` The other blobs disagree: ${settled.reversed} read as reversed, ${settled.colmajor} as colmajor.`
+      : ' No other blob of the file tells the layout either.';
     const first = ambiguous[0].match(/^layer '([^']*)'/)![1];
     throw new CaffeToolError(
       `cannot tell the layout of ${ambiguous.length === 1 ? 'a blob' : `${ambiguous.length} blobs`} from its size: both matcaffe's reversed order and Caffe's order fit ` +
         `(the shape reads the same both ways):\n  ${ambiguous.join('\n  ')}`,
       {
         where: { layer: first },
-        hint: `give --layout reversed (arrays from matcaffe, W x H x C x N) or --layout colmajor (arrays in Caffe's N x C x H x W order).${majority}`,
+        hint: `give --layout reversed (arrays from matcaffe, W x H x C x N) or --layout colmajor (arrays in Caffe's N x C x H x W order).${others}`,
         exitCode: 2,
       },
     );
@@ -249,14 +279,15 @@ function convertLayers(
     const info: ConvertedBlob[] = [];
     cands.forEach((c, i) => {
       const shape = specs[i].shape;
+      const reading = readings[i] ?? agreed!;
       let data: Float32Array;
       try {
-        data = convertValues(c, shape, readings[i]);
+        data = convertValues(c, shape, reading);
       } catch (e) {
         throw e instanceof CaffeToolError ? e.within({ layer: layer.name, blob: i }) : e;
       }
       out.push({ shape: { dim: [...shape] }, data });
-      info.push({ source: c.source, role: specs[i].role, shape: [...shape], sourceDims: c.dims, reading: readings[i] });
+      info.push({ source: c.source, role: specs[i].role, shape: [...shape], sourceDims: c.dims, reading, ...(readings[i] ? {} : { inferred: true }) });
     });
     blobs.set(layer.name, out);
     layers.push({ name: layer.name, type: layer.type, blobs: info });
@@ -456,7 +487,7 @@ export function fromMat(net: Net, param: Message, mat: MatFile, opts: { layout: 
         : 'the net has no layer with learned blobs',
     });
   }
-  const { layers: converted, blobs } = convertLayers(found, opts.layout);
+  const { layers: converted, blobs } = convertLayers(found, opts.layout, 'mat');
   const message = withBlobs(param, blobs);
   attachWeights(net, message);
   const unused = mat.variables.map((v) => v.name).filter((n) => !index.used.has(n));
@@ -466,14 +497,12 @@ export function fromMat(net: Net, param: Message, mat: MatFile, opts: { layout: 
 // ---------------------------------------------------------------------------------------------------------
 // From a .caffemodel filled straight from MATLAB memory
 
-/** Transpose (colmajor) or re-dim (reversed) every blob of a caffemodel that holds MATLAB memory. */
+/**
+ * Re-dim (reversed) or transpose (colmajor) every blob of a caffemodel that holds MATLAB memory. `auto` reads
+ * it as reversed; a file whose blobs all have Caffe's shapes is refused unless colmajor is asked for: it is
+ * already standard (what matcaffe's net.save writes), and shapes cannot show column-major memory.
+ */
 export function fromCaffemodel(net: Net, weights: Message, opts: { layout: Layout }): FromMatlabResult {
-  if (opts.layout === 'auto') {
-    throw usageError(
-      'a .caffemodel\'s layout cannot be told from its blob shapes: say which it is with --layout',
-      '--layout colmajor: blobs with Caffe\'s shapes holding MATLAB (column-major) memory; --layout reversed: blobs with matcaffe\'s reversed shapes',
-    );
-  }
   const byName = new Map(learnedLayers(net).map((l) => [l.name, l]));
   const seen = new Set<string>();
   const found = new Map<NetLayer, Candidate[]>();
@@ -501,7 +530,13 @@ export function fromCaffemodel(net: Net, weights: Message, opts: { layout: Layou
       hint: 'check that the net and the weights belong together',
     });
   }
-  const { layers, blobs } = convertLayers(found, opts.layout);
+  if (opts.layout !== 'colmajor' && [...found].every(([l, cands]) => cands.every((c, i) => caffeShaped(c.dims, l.learned![i].shape)))) {
+    throw usageError(
+      'every blob already has the shape Caffe gives it: the file is already in Caffe\'s layout (what matcaffe\'s net.save writes) and needs no conversion',
+      'use it as it is (caffe-tool info MODEL --weights FILE checks every blob against the net)',
+    );
+  }
+  const { layers, blobs } = convertLayers(found, opts.layout === 'auto' ? 'reversed' : opts.layout, 'caffemodel');
   // Layers the net does not have are left out: their blobs are still in MATLAB's memory order.
   const kept = sources.filter((l) => byName.has(l.name as string) || !((l.blobs as Message[] | undefined) ?? []).length);
   const message = withBlobs({ ...weights, layer: kept }, blobs);

@@ -29,13 +29,26 @@ export const FORK_LAYER_TYPES: Record<string, readonly Dialect[]> = {
   VideoData: ['ssd', 'nvcaffe'],
 };
 
-/** How many layers use a type the dialect lacks. */
+/**
+ * BVLC layer types that a fork's own Caffe does not have, although caffe-tool's schema for the fork (BVLC plus
+ * its patch) knows their parameters, so that files mixing them still read. What caffe-tool writes for such a
+ * fork must not bring them in. SegNet (alexgkendall/caffe-segnet, src/caffe/proto/caffe.proto) branched before
+ * them: its LayerParameter stops at 138 ("next available layer-specific ID: 139"; 137 and 138 hold upsample_param
+ * and dense_image_data_param), so it has none of batch_norm_param (139) to clip_param (148), embed or tile.
+ */
+export const MISSING_LAYER_TYPES: Partial<Record<Dialect, readonly string[]>> = {
+  segnet: ['Embed', 'Tile', 'BatchNorm', 'ELU', 'Bias', 'Scale', 'Input', 'Crop', 'Parameter', 'RNN', 'LSTM', 'Swish', 'Clip'],
+};
+
+/** Whether the fork's own Caffe has a layer type (BVLC's or its own). */
+export function dialectHasLayerType(dialect: Dialect, type: string): boolean {
+  return !MISSING_LAYER_TYPES[dialect]?.includes(type) && (FORK_LAYER_TYPES[type]?.includes(dialect) ?? true);
+}
+
+/** How many layers use a type the dialect lacks (an ENet net with an Input layer is not a SegNet net). */
 function typePenalty(dialect: Dialect, types: Iterable<string>): number {
   let n = 0;
-  for (const t of types) {
-    const forks = FORK_LAYER_TYPES[t];
-    if (forks && !forks.includes(dialect)) n++;
-  }
+  for (const t of types) if (!dialectHasLayerType(dialect, t)) n++;
   return n;
 }
 
@@ -53,7 +66,9 @@ export function chooseTextDialect(allowed: ReadonlySet<string>, net: Message | u
   if (!candidates.length) {
     throw new CaffeToolError('this file uses fields of different Caffe forks together; no single dialect has them all', {
       where: { file },
-      hint: 'name the fork it is for with --dialect (bvlc, segnet, enet, pspnet, deeplab, ssd, fast-rcnn, nvcaffe) to see which field does not belong',
+      // Not every command takes --dialect; convert reads any Caffe file and does.
+      hint: `read it as the fork it is for to see which field does not belong: caffe-tool convert ${file ?? 'FILE'} OUT.prototxt --dialect NAME ` +
+        `(${DIALECTS.join(', ')}), or --dialect NAME on a command that takes it`,
     });
   }
   const types = net ? layerTypes(net) : [];

@@ -2,10 +2,12 @@
 // with its own scale and bias, the SegNet/ENet BN in INFERENCE mode, the PSPNet-style 4-blob BN) into the
 // Convolution, Deconvolution or InnerProduct that produces its input. The graph is walked by blob versions:
 // a BN folds only when the tensor it reads is made by that layer and read by the BN alone. A BN that cannot
-// fold but uses stored statistics becomes one Scale layer; one that normalizes with batch statistics stays.
+// fold but uses stored statistics becomes one Scale layer (where the fork's Caffe has Scale: SegNet's has not, and
+// its INFERENCE BN stays); one that normalizes with batch statistics stays.
 // Arithmetic is float64, blobs are stored float32. The input net and messages are never modified.
 import { CaffeToolError } from '../errors.js';
 import { blobData } from '../io/blob.js';
+import { dialectHasLayerType } from '../io/dialect.js';
 import type { Message } from '../io/message.js';
 import { canonicalAxis } from '../layers/shape.js';
 import type { Net, NetBlob, NetLayer } from '../net/net.js';
@@ -104,6 +106,10 @@ export function absorbBatchNorm(net: Net, param: Message, opts: AbsorbOptions = 
     }
     entry.reason = why;
     if (opts.keepUnfoldable) continue;
+    if (!dialectHasLayerType(net.dialect, 'Scale')) {
+      entry.reason += `; the ${net.dialect} fork's Caffe has no Scale layer to take its place${bn.type === 'BN' ? ' (its INFERENCE BN already is a per-channel scale and shift)' : ''}`;
+      continue;
+    }
     if (bn.type === 'BN' && isSegnetLike(net) && (input.shape?.length ?? 0) !== 4) {
       entry.reason += `; left as is: SegNet's BN reshapes its ${input.shape?.length}-D input to 4-D, which a Scale layer would not`;
       continue;

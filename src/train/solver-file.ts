@@ -5,7 +5,7 @@
 // sources not found there are looked for beside the net (then the solver), so fixtures run from any folder.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { upgradeNet, upgradeNotice, upgradeSolver } from '../convert/upgrade/index.js';
+import { upgradeNet, upgradeNotice, upgradeSolver, upgradeSolverNets } from '../convert/upgrade/index.js';
 import { CaffeToolError } from '../errors.js';
 import { readCaffeFile } from '../io/files.js';
 import type { Message } from '../io/message.js';
@@ -37,10 +37,14 @@ export interface SolverFile {
 
 export function readSolverFile(path: string, notice?: (m: string) => void): SolverFile {
   const file = readCaffeFile(path, { kinds: ['solver'] });
-  const upgraded = upgradeSolver(file.message, { dialect: file.dialect });
+  const upgraded = upgradeSolver(file.message);
   const n = upgradeNotice(path, upgraded, 'solver');
   if (n) notice?.(n);
-  const message = upgraded.solver;
+  const nets = upgradeSolverNets(upgraded.solver, { dialect: file.dialect });
+  const m = upgradeNotice(path, nets, 'a net inside the solver',
+    'Caffe\'s own solver reads it as it is, and `caffe-tool upgrade` leaves it so: move it into a file of its own to upgrade it there');
+  if (m) notice?.(m);
+  const message = nets.solver;
   const params = new Params(message, messageInfo(dialectSchema(file.dialect), 'SolverParameter'));
   const where = { file: path };
   const fail = (m: string, hint?: string) => new CaffeToolError(m, { where, hint });

@@ -2,12 +2,14 @@
 // through by hand: every expected net below and in fixtures/upgrade/ was written from those rules, not printed
 // by this code. Messages are compared by their canonical printing (the printer matches protoc's).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { upgradeNetBatchNorm } from '../../src/convert/upgrade/batch-norm.js';
 import { netNeedsDataUpgrade, upgradeNetDataTransformation } from '../../src/convert/upgrade/data-transform.js';
 import {
   BOTH_SOLVER_TYPES_REASON, MIXED_LAYERS_REASON, netNeedsUpgrade, netVersion, upgradeNet, upgradeNotice, upgradeSolver,
+  upgradeSolverNets,
 } from '../../src/convert/upgrade/index.js';
 import { upgradeNetInput } from '../../src/convert/upgrade/input.js';
 import { upgradeSolverType } from '../../src/convert/upgrade/solver-type.js';
@@ -19,7 +21,8 @@ import { parseCaffeText, readCaffeFile } from '../../src/io/files.js';
 import type { Message } from '../../src/io/message.js';
 import { dialectSchema, messageInfo } from '../../src/io/schema.js';
 import { printText } from '../../src/io/text/print.js';
-import { fixture } from '../helpers.js';
+import { readSolverFile } from '../../src/train/solver-file.js';
+import { fixture, tempDir } from '../helpers.js';
 
 const bvlc = dialectSchema('bvlc');
 const net = (text: string) => parseCaffeText(text, { kinds: ['net'] }).message;
@@ -302,6 +305,23 @@ describe('input fields -> Input layer (UpgradeNetInput)', () => {
     assert.equal(upgradeNet(file.message).changes.length, 1);
   });
 
+  it('SegNet keeps its input fields (its LayerParameter stops at 138, before input_param 143); ENet gets the Input layer', () => {
+    const text = `input: "data" input_dim: 1 input_dim: 3 input_dim: 360 input_dim: 480
+      layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 3 } }
+      layer { name: "bn1" type: "BN" bottom: "conv1" top: "conv1" bn_param { bn_mode: INFERENCE } }
+      layer { name: "up" type: "Upsample" bottom: "conv1" top: "up" upsample_param { scale: 2 } }`;
+    const file = parseCaffeText(text, { kinds: ['net'] });
+    assert.equal(file.dialect, 'segnet');
+    const r = upgradeNet(file.message, { dialect: 'segnet' });
+    assert.deepEqual(r.changes, []);
+    assert.equal(r.net, file.message);
+    assert.deepEqual(r.notes, ['net: input fields kept: the segnet fork has no Input layer, and its Caffe reads them as they are']);
+    assert.equal(netNeedsUpgrade(file.message, { dialect: 'segnet' }), false);
+    const enet = upgradeNet(file.message, { dialect: 'enet' });
+    assert.deepEqual(enet.changes, ['net: input + input_dim -> layer input (Input, first): "data" [1, 3, 360, 480]']);
+    assert.equal((enet.net.layer as Message[])[0].type, 'Input');
+  });
+
   it('too few shapes for the inputs is refused (Caffe would read past the end)', () => {
     throwsWith(() => upgradeNetInput(net('input: "a" input: "b" input_dim: 1 input_dim: 2 input_dim: 3 input_dim: 4')), /2 inputs but 4 input_dim values/);
     throwsWith(() => upgradeNetInput(net('input: "a" input: "b" input_shape { dim: 1 }')), /2 inputs but 1 input_shape entries/);
@@ -350,14 +370,30 @@ describe('solver_type -> type (UpgradeSolverType)', () => {
     assert.match(BOTH_SOLVER_TYPES_REASON, /cannot be both specified/);
   });
 
-  it('an old net written inside the solver is upgraded too', () => {
-    const r = upgradeSolver(solver('solver_type: NESTEROV net_param { layers { name: "r" type: RELU } } test_net_param { input: "x" }'));
+  it('a net written inside the solver is left as it is, as upgrade_solver_proto_text leaves it (UpgradeSolverAsNeeded)', () => {
+    const text = 'solver_type: NESTEROV net_param { layers { name: "r" type: RELU } } test_net_param { input: "x" }';
+    const r = pure(solver(text), upgradeSolver, printSolver);
+    assert.equal(printSolver(r.solver), printSolver(solver('type: "Nesterov" net_param { layers { name: "r" type: RELU } } test_net_param { input: "x" }')));
+    assert.deepEqual(r.changes, ['solver_type: NESTEROV -> type: "Nesterov"']);
+  });
+
+  it('the trainer upgrades the nets inside a solver (upgradeSolverNets), and says so once', () => {
+    const r = pure(solver('type: "Nesterov" net_param { layers { name: "r" type: RELU } } test_net_param { input: "x" }'), upgradeSolverNets, printSolver);
     assert.equal(printSolver(r.solver), printSolver(solver('type: "Nesterov" net_param { layer { name: "r" type: "ReLU" } } test_net_param { }')));
     assert.deepEqual(r.changes, [
-      'solver_type: NESTEROV -> type: "Nesterov"',
       'net_param: layer r: RELU -> ReLU',
       'test_net_param[0]: net: input "x" removed: no shape given (a legacy caffemodel field), as Caffe strips it',
     ]);
+    const dir = tempDir();
+    const path = join(dir, 'solver.prototxt');
+    writeFileSync(path, 'base_lr: 0.1\nsolver_type: SGD\nnet_param {\n  layers { name: "d" type: DUMMY_DATA top: "x" dummy_data_param { shape { dim: 1 dim: 2 } } }\n  layers { name: "r" type: RELU bottom: "x" top: "y" }\n}\n');
+    const notices: string[] = [];
+    const f = readSolverFile(path, (m) => notices.push(m));
+    assert.deepEqual((f.train.param.layer as Message[]).map((l) => l.type), ['DummyData', 'ReLU']);
+    assert.equal(f.message.type, 'SGD');
+    assert.equal(notices.length, 2);
+    assert.match(notices[0], /solver\.prototxt: solver upgraded in memory .*solver_type: SGD -> type: "SGD".*`caffe-tool upgrade .* OUT` writes it$/);
+    assert.match(notices[1], /solver\.prototxt: a net inside the solver upgraded in memory to the current format \(2 changes, such as net_param: layer d: DUMMY_DATA -> DummyData\); .*`caffe-tool upgrade` leaves it so/);
   });
 });
 

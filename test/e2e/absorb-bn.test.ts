@@ -1,7 +1,7 @@
 // absorb-bn through the real command line: the files it writes, its report, --verify, and its refusals.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { blobData } from '../../src/io/blob.js';
@@ -91,6 +91,85 @@ describe('caffe-tool absorb-bn', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /left bn2 \(BatchNorm\) as it is: its input 'bn1' comes from ReLU layer 'relu1'/);
     assert.equal((readCaffeFile(f.outModel).message.layer as Message[])[3].type, 'BatchNorm');
+  });
+
+  it('a SegNet net keeps what SegNet\'s Caffe reads: its input fields, and an unfoldable INFERENCE BN (no Input, no Scale)', () => {
+    // alexgkendall/caffe-segnet's LayerParameter stops at field 138: no input_param (143), no scale_param (142).
+    const dir = tempDir();
+    const model = join(dir, 'segnet.prototxt');
+    const weights = join(dir, 'segnet.caffemodel');
+    writeFileSync(model, `name: "segnet_small"
+input: "data"
+input_dim: 1
+input_dim: 2
+input_dim: 4
+input_dim: 4
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 2 kernel_size: 1 } }
+layer { name: "bn1" type: "BN" bottom: "conv1" top: "conv1" bn_param { bn_mode: INFERENCE } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "bn2" type: "BN" bottom: "conv1" top: "conv1" bn_param { bn_mode: INFERENCE } }
+layer { name: "up" type: "Upsample" bottom: "conv1" top: "up" upsample_param { scale: 2 } }
+`);
+    const file = readCaffeFile(model);
+    assert.equal(file.dialect, 'segnet');
+    const c4 = (v: number[]) => f32(v, [1, 2, 1, 1]);
+    const blobs: Record<string, Message[]> = {
+      conv1: [f32([1, 2, 3, 4], [2, 2, 1, 1]), f32([0.5, -0.5], [2])],
+      bn1: [c4([2, 3]), c4([1, -1])],
+      bn2: [c4([0.5, 4]), c4([0.25, 1])],
+    };
+    const layer = (file.message.layer as Message[]).map((l) => (blobs[l.name as string] ? { ...l, blobs: blobs[l.name as string] } : l));
+    writeCaffeFile(weights, { kind: 'net', dialect: 'segnet', message: { ...file.message, layer } }, 'binary');
+    const outModel = join(dir, 'folded.prototxt');
+    const outWeights = join(dir, 'folded.caffemodel');
+    const r = run('absorb-bn', '--model', model, '--weights', weights, '--out-model', outModel, '--out-weights', outWeights);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', 'no upgrade notice: the input fields stay');
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines[0], 'folded bn1 (BN) into conv1 (Convolution)');
+    assert.equal(lines[1], 'left bn2 (BN) as it is: its input \'conv1\' comes from ReLU layer \'relu1\', not from a Convolution, ConvolutionDepthwise, Deconvolution or InnerProduct; ' +
+      'the segnet fork\'s Caffe has no Scale layer to take its place (its INFERENCE BN already is a per-channel scale and shift)');
+    const text = readFileSync(outModel, 'utf8');
+    assert.match(text, /^name: "segnet_small"\ninput: "data"\ninput_dim: 1\ninput_dim: 2\ninput_dim: 4\ninput_dim: 4\nlayer \{/);
+    assert.doesNotMatch(text, /Input|Scale|input_param|scale_param/);
+    const out = readCaffeFile(outWeights).message.layer as Message[];
+    assert.deepEqual(out.map((l) => `${l.name}:${l.type}`), ['conv1:Convolution', 'relu1:ReLU', 'bn2:BN', 'up:Upsample']);
+    // bn1 is y = [2, 3] x + [1, -1]: W' = [2, 4, 9, 12], b' = [2 * 0.5 + 1, 3 * -0.5 - 1]; bn2's blobs as they were.
+    assert.deepEqual([...blobData((out[0].blobs as Message[])[0])], [2, 4, 9, 12]);
+    assert.deepEqual([...blobData((out[0].blobs as Message[])[1])], [2, -2.5]);
+    assert.deepEqual((out[2].blobs as Message[]).map((b) => [...blobData(b)]), [[0.5, 4], [0.25, 1]]);
+  });
+
+  it('--dialect NAME reads a file as one fork, as the mixed-fork hint says', () => {
+    const dir = tempDir();
+    const model = join(dir, 'mixed.prototxt');
+    // upsample_param is SegNet/ENet's, interp_param DeepLab/PSPNet's: no fork has both.
+    writeFileSync(model, `input: "data" input_dim: 1 input_dim: 2 input_dim: 4 input_dim: 4
+layer { name: "up" type: "Upsample" bottom: "data" top: "up" upsample_param { scale: 2 } }
+layer { name: "zoom" type: "Interp" bottom: "up" top: "zoom" interp_param { zoom_factor: 2 } }
+`);
+    const args = ['absorb-bn', '--model', model, '--weights', join(dir, 'w.caffemodel'), '--out-model', join(dir, 'o.prototxt'), '--out-weights', join(dir, 'o.caffemodel')];
+    const r = run(...args);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /mixed\.prototxt: this file uses fields of different Caffe forks together/);
+    assert.match(r.stderr, /hint: .*caffe-tool convert .*mixed\.prototxt OUT\.prototxt --dialect NAME \(bvlc, segnet, .*\), or --dialect NAME on a command that takes it/);
+    const segnet = run(...args, '--dialect', 'segnet');
+    assert.equal(segnet.code, 1);
+    assert.match(segnet.stderr, /mixed\.prototxt:3:\d+: unknown field 'interp_param' in LayerParameter/);
+    const bad = run(...args, '--dialect', 'caffe2');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown dialect 'caffe2'/);
+  });
+
+  it('--dialect NAME is used for the model, the weights and what is written', () => {
+    const f = setup();
+    const r = run('absorb-bn', '--model', f.model, '--weights', f.weights, '--out-model', f.outModel, '--out-weights', f.outWeights, '--dialect', 'nvcaffe');
+    assert.equal(r.code, 0, r.stderr);
+    // NVCaffe's BatchNorm keeps its statistics as they are (no scale-factor division): bn1's mean [1, -2], var [6, 3].
+    const conv = (readCaffeFile(f.outWeights, { dialect: 'nvcaffe' }).message.layer as Message[])[1].blobs as Message[];
+    const a0 = 1.5 / Math.sqrt(6 + 0.001);
+    assert.ok(Math.abs(blobData(conv[0])[0] - a0 * Math.cos(0)) < 1e-6);
+    assert.ok(Math.abs(blobData(conv[1])[0] - (0.25 - a0 * 1)) < 1e-6);
   });
 
   it('never overwrites an input, needs every file, and names swapped files', () => {

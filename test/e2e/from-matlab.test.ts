@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { readCaffeFile, writeCaffeFile } from '../../src/io/files.js';
 import { readMatFile } from '../../src/io/mat.js';
+import type { Message } from '../../src/io/message.js';
 import { readAnyMatFile } from '../../src/io/mat73.js';
 import { fixture, fixtureValue, readFixture, ROOT, tempDir } from '../helpers.js';
 
@@ -99,10 +101,7 @@ describe('caffe-tool from-matlab', () => {
     assert.match(r.stderr, /layer 'conv1': blob 0: 'conv1_w' is a sparse array \(element at byte 128\), not a numeric array/);
   });
 
-  it('refuses auto for a caffemodel, --map errors name the layer, and it never overwrites an input', () => {
-    const auto = fromMatlab(M('tiny_colmajor.caffemodel'));
-    assert.equal(auto.code, 2);
-    assert.match(auto.stderr, /say which it is with --layout/);
+  it('--map errors name the layer, and it never overwrites an input', () => {
     const dir = tempDir();
     const map = join(dir, 'map.json');
     writeFileSync(map, JSON.stringify({ conv1: ['L0_0'] }));
@@ -120,6 +119,68 @@ describe('caffe-tool from-matlab', () => {
     const over = run('from-matlab', '--model', M('tiny.prototxt'), '--weights', input, '--out-weights', input);
     assert.equal(over.code, 2);
     assert.ok(readFileSync(input).equals(readFixture('matlab', 'tiny_reversed.mat')));
+  });
+});
+
+describe('caffe-tool from-matlab: square blobs and caffemodels', () => {
+  // fixtures/matlab/square_fc*: written by scipy.io.savemat and python3-protobuf (make_matlab.py square_fc). ip1's
+  // 16x16 weight reads the same both ways; conv1's and ip2's do not.
+  for (const file of ['square_fc_reversed.mat', 'square_fc_colmajor.mat']) {
+    it(`${file}: a square InnerProduct is read as the file's other arrays agree`, () => {
+      const dir = tempDir();
+      const out = join(dir, 'out.caffemodel');
+      const r = run('from-matlab', '--model', M('square_fc.prototxt'), '--weights', M(file), '--out-weights', out);
+      assert.equal(r.code, 0, r.stderr);
+      const layout = file.includes('reversed') ? 'reversed' : 'colmajor';
+      assert.match(r.stdout, new RegExp(`ip1: weight 'ip1_w' 16x16 -> 16x16 \\(${layout}, as the file's other blobs\\)`));
+      assert.ok(readFileSync(out).equals(readFixture('matlab', 'square_fc_expected.caffemodel')), 'output differs from square_fc_expected.caffemodel');
+    });
+  }
+
+  it('refuses the square blob when the other arrays disagree, saying so; writes nothing', () => {
+    const dir = tempDir();
+    const m = run('from-matlab', '--model', M('square_fc.prototxt'), '--weights', M('square_fc_mixed.mat'), '--out-weights', join(dir, 'o.caffemodel'));
+    assert.equal(m.code, 2);
+    assert.match(m.stderr, /layer 'ip1': cannot tell the layout of a blob from its size/);
+    assert.match(m.stderr, /The other blobs disagree: 1 read as reversed, 1 as colmajor\./);
+    assert.deepEqual(readdirSync(dir), []);
+    const forced = run('from-matlab', '--model', M('square_fc.prototxt'), '--weights', M('square_fc_mixed.mat'), '--out-weights', join(dir, 'o.caffemodel'), '--layout', 'reversed');
+    assert.equal(forced.code, 1);
+    assert.match(forced.stderr, /layer 'ip2': blob 0: weight 'ip2_w' is 5x16, .*\(it would fit --layout colmajor\)/);
+  });
+
+  it('a caffemodel already in Caffe\'s layout (what matcaffe\'s net.save writes) is named as such, without a --layout to try', () => {
+    // tiny_expected.caffemodel: Caffe's shapes, row-major values (protobuf-written), as a file net.save wrote.
+    for (const extra of [[], ['--layout', 'auto'], ['--layout', 'reversed']]) {
+      const r = fromMatlab(M('tiny_expected.caffemodel'), ...extra);
+      assert.equal(r.code, 2, extra.join(' '));
+      assert.match(r.stderr, /tiny_expected\.caffemodel: every blob already has the shape Caffe gives it: the file is already in Caffe's layout \(what matcaffe's net\.save writes\) and needs no conversion/);
+      assert.doesNotMatch(r.stderr, /colmajor|--layout/);
+      assert.deepEqual(readdirSync(r.dir), []);
+    }
+  });
+
+  it('a caffemodel with matcaffe\'s reversed shapes is re-dimmed by auto, its memory kept', () => {
+    // The expected file's blobs under reversed dims (W x H x C x N): the same values, only the shapes differ.
+    const dir = tempDir();
+    const reversed = join(dir, 'reversed.caffemodel');
+    const file = readCaffeFile(M('tiny_expected.caffemodel'));
+    const layers = (file.message.layer as Message[]).map((l) => l.blobs
+      ? { ...l, blobs: (l.blobs as Message[]).map((b) => ({ ...b, shape: { dim: [...((b.shape as Message).dim as number[])].reverse() } })) }
+      : l);
+    writeCaffeFile(reversed, { ...file, message: { ...file.message, layer: layers } }, 'binary');
+    const out = join(dir, 'out.caffemodel');
+    const r = run('from-matlab', '--model', M('tiny.prototxt'), '--weights', reversed, '--out-weights', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /4 layers converted from a caffemodel with matcaffe's reversed shapes/);
+    assert.match(r.stdout, /conv2\/2x2: weight blob 0 2x2x4x5 -> 5x4x2x2 \(reversed\)/);
+    assert.ok(readFileSync(out).equals(EXPECTED));
+  });
+
+  it('--layout colmajor on a caffemodel transposes, and says that a net.save file would not need it', () => {
+    const r = fromMatlab(M('tiny_colmajor.caffemodel'), '--layout', 'colmajor');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /note: --layout colmajor transposes every blob of .*tiny_colmajor\.caffemodel: .*wrong for a file matcaffe's net\.save wrote/);
   });
 });
 

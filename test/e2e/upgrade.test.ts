@@ -56,17 +56,21 @@ describe('caffe-tool upgrade: text nets', () => {
     assert.match(r.stdout, /\nnet: input \+ input_dim -> layer input \(Input, first\): "data" \[10, 3, 227, 227\]\ndry run: nothing written\n$/);
   });
 
-  it('upgrading an upgraded file changes nothing: "already current", and OUT is a byte-identical copy', () => {
+  it('a current file is written anyway, as Caffe\'s upgrade_net_proto_text does: the canonical printing, comments gone', () => {
+    // Caffe logs "File already in latest proto format" and still calls WriteProtoToTextFile.
     const dir = tempDir();
     const once = join(dir, 'once.prototxt');
     assert.equal(run('upgrade', fixture('nets', 'old', 'imagenet_val_v0.prototxt'), once).code, 0);
-    // Comments and spacing of a current file survive: it is copied, not re-printed.
-    writeFileSync(once, `# kept\n${readFileSync(once, 'utf8')}`);
+    writeFileSync(once, `# a comment\n${readFileSync(once, 'utf8')}`);
     const twice = join(dir, 'twice.prototxt');
     const r = run('upgrade', once, twice);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /once\.prototxt: V2 net \(text, dialect bvlc\): already current, nothing to upgrade\ncopied unchanged to .*twice\.prototxt\n$/);
-    assert.ok(readFileSync(twice).equals(readFileSync(once)));
+    assert.match(r.stdout, /once\.prototxt: V2 net \(text, dialect bvlc\): already current, nothing to upgrade\nwrote .*twice\.prototxt \(text, \d+ bytes, reprinted as Caffe's upgrade tools write a current file\)\n$/);
+    assert.equal(readFileSync(twice, 'utf8'), readFixture('upgrade', 'imagenet_val_v0.expected.prototxt').toString('utf8'));
+    // A real current net with a comment header: protoc's printing of it (fixtures/canonical, C++ TextFormat).
+    const squeeze = join(dir, 'squeeze.prototxt');
+    assert.equal(run('upgrade', fixture('nets', 'squeezenet_v1.1_deploy.prototxt'), squeeze).code, 0);
+    assert.equal(readFileSync(squeeze, 'utf8'), readFixture('canonical', 'squeezenet_v1.1_deploy.protoc.txt').toString('utf8'));
   });
 
   it('--dry-run prints the changes and writes nothing', () => {
@@ -160,12 +164,26 @@ describe('caffe-tool upgrade: solvers', () => {
     });
   }
 
-  it('a solver without solver_type is already current and copied as it is', () => {
+  it('solver_type becomes type; a V1 net inside the solver stays as it is, as upgrade_solver_proto_text leaves it', () => {
+    const dir = tempDir();
+    const input = join(dir, 'in.prototxt');
+    writeFileSync(input, 'solver_type: NESTEROV\nnet_param { layers { name: "r" type: RELU bottom: "x" top: "x" } }\nbase_lr: 0.01\n');
+    const out = join(dir, 'out.prototxt');
+    const r = run('upgrade', input, out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /: solver \(text\): 1 change\nsolver_type: NESTEROV -> type: "Nesterov"\nwrote /);
+    // Written by hand in field-number order (protoc --encode | --decode prints it back unchanged).
+    assert.equal(readFileSync(out, 'utf8'),
+      'base_lr: 0.01\nnet_param {\n  layers {\n    bottom: "x"\n    top: "x"\n    name: "r"\n    type: RELU\n  }\n}\ntype: "Nesterov"\n');
+  });
+
+  it('a solver without solver_type is already current, and written as Caffe\'s upgrade_solver_proto_text writes it', () => {
     const out = join(tempDir(), 'solver.prototxt');
     const r = run('upgrade', fixture('solvers', 'old', 'lenet_solver_2014_train_net_test_net.prototxt'), out);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /: solver \(text\): already current/);
-    assert.ok(readFileSync(out).equals(readFixture('solvers', 'old', 'lenet_solver_2014_train_net_test_net.prototxt')));
+    assert.match(r.stdout, /: solver \(text\): already current, nothing to upgrade\nwrote /);
+    // fixtures/canonical: protoc's printing of the same file (its comments gone, fields in number order).
+    assert.equal(readFileSync(out, 'utf8'), readFixture('canonical', 'lenet_solver_2014_train_net_test_net.protoc.txt').toString('utf8'));
   });
 });
 
@@ -201,11 +219,12 @@ describe('caffe-tool upgrade: binary models keep every weight', () => {
     });
   }
 
-  it('a fork model stays in its fork: PSPNet has no Input layer, so its input fields stay and the file is copied', () => {
+  it('a fork model stays in its fork: PSPNet has no Input layer, so its input fields stay; written as protobuf encodes it', () => {
     const out = join(tempDir(), 'psp.caffemodel');
     const r = run('upgrade', fixture('dialects', 'pspnet.caffemodel'), out);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /V2 net \(binary, dialect pspnet\): already current, nothing to upgrade\nnote: net: input fields kept: the pspnet fork has no Input layer/);
+    // pspnet.caffemodel is protoc --encode output with PSPNet's own caffe.proto: re-encoding gives its bytes.
     assert.ok(readFileSync(out).equals(readFixture('dialects', 'pspnet.caffemodel')));
   });
 

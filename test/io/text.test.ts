@@ -110,6 +110,10 @@ describe('text parsing', () => {
     const segnet = parseText('layer { type: "Upsample" upsample_param { scale: 2 } }', u, 'NetParameter');
     assert.deepEqual([...segnet.dialects].sort(), ['enet', 'segnet']);
     assert.equal(parseCaffeText('layer { type: "Upsample" upsample_param { scale: 2 } }').dialect, 'segnet');
+    // SegNet's LayerParameter stops at field 138: no Input (143) or Scale (142) layer. ENet's (BVLC-based) has them.
+    assert.equal(parseCaffeText('input: "data" layer { type: "Upsample" upsample_param { scale: 2 } }').dialect, 'segnet');
+    assert.equal(parseCaffeText('layer { type: "Input" } layer { type: "Upsample" upsample_param { scale: 2 } }').dialect, 'enet');
+    assert.equal(parseCaffeText('layer { type: "BN" } layer { type: "Scale" } layer { type: "Upsample" }').dialect, 'enet');
     const enet = parseCaffeText('layer { loss_param { normalization: VALID class_weighting: 2 } }');
     assert.equal(enet.dialect, 'enet');
     const interp = parseCaffeText('layer { type: "Interp" interp_param { zoom_factor: 2 } }');

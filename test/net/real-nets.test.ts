@@ -99,8 +99,9 @@ describe('real nets', () => {
   });
 
   it('ENet: 19 classes at 512x1024', () => {
+    // Its Input layer is what tells it from a SegNet net: SegNet's Caffe has no Input layer.
     const n = shapes('enet_deploy.prototxt');
-    assert.equal(n.dialect, 'segnet');
+    assert.equal(n.dialect, 'enet');
     assert.deepEqual(n.blob('deconv6_0_0'), [1, 19, 512, 1024]);
   });
 

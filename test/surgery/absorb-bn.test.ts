@@ -160,17 +160,32 @@ describe('absorb-bn: folds worked by hand', () => {
   });
 
   it('does not fold when the pre-BN tensor also feeds another layer, nor a SegNet BN in LEARN mode', () => {
-    const { net: n, param } = net(`${INPUT([1, 1, 2, 2])}
+    // ENet's Caffe (BVLC-based) has Scale: the unfoldable BN becomes one. SegNet's has no Scale layer (its
+    // LayerParameter stops at field 138, before scale_param 142): the INFERENCE BN stays, blobs and all.
+    const text = `${LEGACY_INPUT([1, 1, 2, 2])}
       layer { name: "conv" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 1 kernel_size: 1 } }
       layer { name: "bn" type: "BN" bottom: "c" top: "b" bn_param { bn_mode: INFERENCE } }
       layer { name: "sum" type: "Eltwise" bottom: "c" bottom: "b" top: "s" }
-      layer { name: "bn2" type: "BN" bottom: "s" top: "s" }`, 'segnet');
+      layer { name: "bn2" type: "BN" bottom: "s" top: "s" }`;
     const b4 = (v: number) => blob([v], [1, 1, 1, 1]);
-    setWeights(n, { conv: [blob([1], [1, 1, 1, 1]), blob([0])], bn: [b4(2), b4(1)], bn2: [b4(1), b4(0)] });
-    const r = absorbBatchNorm(n, param);
-    assert.match(describeEntry(r.entries[0]), /^turned bn \(BN\) into one Scale layer: its input 'c' is also read by 'sum'/);
-    assert.match(describeEntry(r.entries[1]), /^left bn2 \(BN\) as it is: bn_mode LEARN/);
-    assert.deepEqual(values(r.weights, 'conv', 0), [1], 'the conv is untouched');
+    for (const dialect of ['enet', 'segnet'] as const) {
+      const { net: n, param } = net(text, dialect);
+      setWeights(n, { conv: [blob([1], [1, 1, 1, 1]), blob([0])], bn: [b4(2), b4(1)], bn2: [b4(1), b4(0)] });
+      const r = absorbBatchNorm(n, param);
+      assert.match(describeEntry(r.entries[1]), /^left bn2 \(BN\) as it is: bn_mode LEARN/);
+      assert.deepEqual(values(r.weights, 'conv', 0), [1], 'the conv is untouched');
+      const bn = layerOf(r.weights, 'bn')!;
+      if (dialect === 'enet') {
+        assert.match(describeEntry(r.entries[0]), /^turned bn \(BN\) into one Scale layer: its input 'c' is also read by 'sum'$/);
+        assert.equal(bn.type, 'Scale');
+        continue;
+      }
+      assert.equal(describeEntry(r.entries[0]),
+        'left bn (BN) as it is: its input \'c\' is also read by \'sum\'; the segnet fork\'s Caffe has no Scale layer to take its place (its INFERENCE BN already is a per-channel scale and shift)');
+      assert.deepEqual(layerOf(r.definition, 'bn'), layerOf(param, 'bn'), 'the BN definition is kept as written');
+      assert.deepEqual([bn.type, values(r.weights, 'bn', 0), values(r.weights, 'bn', 1)], ['BN', [2], [1]]);
+      assert.ok((r.definition.layer as Message[]).every((l) => l.type !== 'Scale' && l.scale_param === undefined));
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 // Old nets and solvers to today's format, step by step in the order of Caffe's UpgradeNetAsNeeded
 // (src/caffe/util/upgrade_proto.cpp, BVLC master): V0 -> V1 (padding layers folded first), data
 // transformation fields, V1 -> V2, input fields -> Input layer, old-style BatchNorm param specs. Solvers:
-// solver_type -> type. Pure functions: the input message is never changed and weights are shared, not copied.
+// solver_type -> type (UpgradeSolverAsNeeded); nets inside a solver only for the trainer. Pure functions: the input message is never changed and weights are shared, not copied.
 import { CaffeToolError } from '../../errors.js';
 import type { Message } from '../../io/message.js';
 import type { Dialect } from '../../io/schema.js';
@@ -100,28 +100,40 @@ export function upgradeNet(net: Message, opts: UpgradeOptions = {}): NetUpgrade 
 }
 
 /** The one line a loader prints on stderr when it upgraded a file in memory, or undefined when it did not. */
-export function upgradeNotice(file: string, r: { changes: string[]; warnings: string[] }, what = 'net'): string | undefined {
+export function upgradeNotice(
+  file: string,
+  r: { changes: string[]; warnings: string[] },
+  what = 'net',
+  tail = `\`caffe-tool upgrade ${file} OUT\` writes it`,
+): string | undefined {
   if (!r.changes.length) return undefined;
   const n = r.changes.length;
   const warned = r.warnings.length ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : '';
   const what1 = n === 1 ? `: ${r.changes[0]}` : `, such as ${r.changes[0]}`;
-  return `${file}: ${what} upgraded in memory to the current format (${n} change${n === 1 ? '' : 's'}${what1}${warned}); ` +
-    `\`caffe-tool upgrade ${file} OUT\` writes it`;
+  return `${file}: ${what} upgraded in memory to the current format (${n} change${n === 1 ? '' : 's'}${what1}${warned}); ${tail}`;
 }
 
-/** The nets a solver may carry inline, which are upgraded too (Caffe would not read V1 `layers` there). */
+/**
+ * Upgrade a SolverParameter as Caffe's UpgradeSolverAsNeeded does: solver_type -> type (refusing both). Nets
+ * written inside the solver are left as they are, as upgrade_solver_proto_text leaves them.
+ */
+export function upgradeSolver(solver: Message): SolverUpgrade {
+  if (!solverNeedsTypeUpgrade(solver)) return { solver, changes: [], warnings: [] };
+  const r = upgradeSolverType(solver);
+  return { solver: r.solver, changes: r.changes, warnings: [] };
+}
+
+/** The nets a solver may carry inline. */
 const INLINE_NETS = ['net_param', 'train_net_param', 'test_net_param'] as const;
 
-/** Upgrade a SolverParameter: solver_type -> type (refusing both), and any old net written inside it. */
-export function upgradeSolver(solver: Message, opts: UpgradeOptions = {}): SolverUpgrade {
+/**
+ * Upgrade the nets written inside a solver (net_param, train_net_param, test_net_param), for a trainer that
+ * reads them: Caffe's Solver hands them to Net as they are, which would not read V1 `layers`.
+ */
+export function upgradeSolverNets(solver: Message, opts: UpgradeOptions = {}): SolverUpgrade {
   const changes: string[] = [];
   const warnings: string[] = [];
   let out = solver;
-  if (solverNeedsTypeUpgrade(solver)) {
-    const r = upgradeSolverType(solver);
-    out = r.solver;
-    changes.push(...r.changes);
-  }
   for (const field of INLINE_NETS) {
     const v = out[field];
     if (v === undefined) continue;

@@ -2,16 +2,18 @@
 // shapes (`input_shape`, else `input_dim` in groups of four) gets a layer named "input" of type "Input" with
 // one top and one shape per input, moved to the front of the net. Names without any shape (a legacy
 // caffemodel) are just stripped. All three fields are then cleared.
+import { dialectHasLayerType } from '../../io/dialect.js';
 import type { Message } from '../../io/message.js';
 import { type Dialect, dialectSchema } from '../../io/schema.js';
 import { count, items, list, show, type StepResult, upgradeError } from './common.js';
 
 /**
  * Whether a fork has the Input layer. DeepLab v2 and PSPNet branched before it (their LayerParameter field 143
- * is interp_param): their Caffe reads the input fields as they are, so they are kept there.
+ * is interp_param), and so did SegNet (its LayerParameter stops at 138; its upgrade_proto has no input step):
+ * their Caffe reads the input fields as they are, so they are kept there.
  */
 export function dialectHasInputLayer(dialect: Dialect): boolean {
-  return dialectSchema(dialect).messages.get('LayerParameter')?.byName.has('input_param') ?? false;
+  return dialectHasLayerType(dialect, 'Input') && (dialectSchema(dialect).messages.get('LayerParameter')?.byName.has('input_param') ?? false);
 }
 
 export function netNeedsInputUpgrade(net: Message): boolean {
