@@ -30,7 +30,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PYTHON = process.env.CAFFE_TOOL_PYTHON ?? '/usr/bin/python3';
 const WARMUP = 3;
 const ITERS: Record<number, number> = { 1: 30, 8: 12 };
-const READY_RUNS = 7;
+const READY_RUNS = 15;
 
 interface NetCase {
   key: string;
@@ -274,8 +274,8 @@ async function benchNet(c: NetCase, batches: number[], dir: string, rows: Row[])
       console.log(`    OpenCV cv2.dnn Caffe importer                      n/a   (${cv.error})`);
     }
     console.log(`  ready       median of ${READY_RUNS} after 1 warm-up`);
-    console.log(`    caffe-tool .caffemodel -> session          ${fmtMs(row.caffeReady)}   (loadNet + loadWeights ${median(parts.load).toFixed(0)} ms, exportOnnx ${median(parts.export).toFixed(0)} ms, createSession ${median(parts.session).toFixed(0)} ms)`);
-    console.log(`    torch .onnx file -> session                ${fmtMs(row.torchReady)}`);
+    console.log(`    caffe-tool .caffemodel -> session          ${fmtMs(row.caffeReady)}   (loadNet + loadWeights ${median(parts.load).toFixed(0)} ms, exportOnnx ${median(parts.export).toFixed(0)} ms, createSession ${median(parts.session).toFixed(0)} ms; fastest ${Math.min(...caffeReady).toFixed(1)})`);
+    console.log(`    torch .onnx file -> session                ${fmtMs(row.torchReady)}   (fastest ${Math.min(...torchReady).toFixed(1)})`);
   }
 }
 
