@@ -40,7 +40,8 @@ export const innerProduct: LayerDef = {
     // Axes before `axis` are kept: back from [outer, num_output] to input[0:axis] + [num_output] ([num_output] for axis 0).
     const gemm = ctx.g.node('Gemm', [flat, w, ...b], { name: ctx.name, attrs: { transB: g.transpose ? 0 : 1 } });
     const shape = [...input.slice(0, g.axis), g.n];
-    if (ctx.dynamicBatch && g.axis > 0) shape[0] = 0;
+    // A symbolic batch: -1 (Reshape's 0 would copy the Gemm's first axis, N x the axes before `axis`).
+    if (ctx.dynamicBatch && g.axis > 0) shape[0] = -1;
     ctx.g.node('Reshape', [gemm, ctx.g.int64(shape)], { outputs: [ctx.y[0]], name: `${ctx.name}_reshape` });
   },
   gradient(ctx) {

@@ -48,3 +48,27 @@ describe('ONNX export matches an independent Caffe forward', () => {
     });
   }
 });
+
+describe('with a symbolic batch (run and serve export so) the same cases give the same outputs', () => {
+  for (const name of ['inner_product_axis2', 'inner_product_4d', 'pool_ave_pad_overhang', 'conv_group_dilation'].filter((n) => cases.includes(n))) {
+    it(name, async () => {
+      const d = join(dir, name);
+      const meta = JSON.parse(readFileSync(join(d, 'meta.json'), 'utf8')) as Meta;
+      const { net } = loadNet(join(d, 'net.prototxt'));
+      loadWeights(net, join(d, 'weights.caffemodel'));
+      const session = await createSession(exportOnnx(net, { outputs: meta.outputs, dynamicBatch: true }).model);
+      const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
+      for (const input of meta.inputs) {
+        const a = readNpy(readFileSync(join(d, `input_${input}.npy`)));
+        feeds[input] = { data: a.data, dims: a.shape };
+      }
+      const out = await runSession(session, feeds);
+      for (const o of meta.outputs) {
+        const expected = readNpy(readFileSync(join(d, `expected_${o.replace(/\//g, '_')}.npy`)));
+        assert.deepEqual(out[o].dims, expected.shape, `${o}: shape`);
+        const c = compare(out[o].data, expected.data, meta.rtol, meta.atol);
+        assert.ok(c.worst <= 1, `${o}: off by ${c.diff} at ${c.at}`);
+      }
+    });
+  }
+});
