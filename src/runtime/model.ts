@@ -44,19 +44,33 @@ export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
     return { session, inputs, outputs: [...session.outputNames], preprocess: { scale: 1, channelOrder: 'bgr' }, loadMs: performance.now() - start };
   }
   if (!spec.model) throw usageError('give the model: --model M.prototxt --weights W.caffemodel, or --onnx F.onnx');
-  const { net, param } = loadNet(spec.model, { phase: 'TEST', inputs: spec.inputs, notice: spec.notice });
-  if (spec.weights) loadWeights(net, spec.weights, { notice: spec.notice });
-  else if (spec.randomWeights) fillRandomWeights(net);
-  else throw usageError('--weights is needed to run a Caffe model', 'give the .caffemodel with --weights');
+  const model = spec.model;
+  const load = (notice = spec.notice) => {
+    const loaded = loadNet(model, { phase: 'TEST', inputs: spec.inputs, notice });
+    if (spec.weights) loadWeights(loaded.net, spec.weights, { notice });
+    else if (spec.randomWeights) fillRandomWeights(loaded.net);
+    else throw usageError('--weights is needed to run a Caffe model', 'give the .caffemodel with --weights');
+    return loaded;
+  };
+  const { net, param } = load();
   // The net is ours alone: its weights may be folded in place and handed to ONNX Runtime without a copy; on the
   // CPU the convolutions come laid out as ONNX Runtime runs them, which spares it that work at the session's start.
   const nchwcBlock = (spec.device?.kind ?? 'cpu') === 'cpu' ? await nchwcBlockSize() : undefined;
-  const exported = exportOnnx(net, { dynamicBatch: spec.dynamicBatch, forSession: true, nchwcBlock });
+  let exported = exportOnnx(net, { dynamicBatch: spec.dynamicBatch, forSession: true, nchwcBlock });
   if (exported.skipped.length) spec.notice?.(`left out training-only layers: ${exported.skipped.join(', ')}`);
-  const session = await createSession(exported.model, spec.device, exported.externalData);
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(exported.model, spec.device, exported.externalData);
+  } catch (e) {
+    if (!nchwcBlock) throw e;
+    // A graph the layout did not foresee: the plain export (its weights were reordered in place, so read again).
+    spec.notice?.(`ONNX Runtime refused the blocked layout (${(e as Error).message}); loading the plain graph`);
+    exported = exportOnnx(load(() => {}).net, { dynamicBatch: spec.dynamicBatch, forSession: true });
+    session = await createSession(exported.model, spec.device, exported.externalData);
+  }
   return {
     session, inputs: exported.inputs.map((i) => ({ name: i.name, shape: i.shape ?? [] })), outputs: exported.outputs.map((o) => o.name),
-    preprocess: preprocessFromNet(param, dirname(spec.model)), loadMs: performance.now() - start,
+    preprocess: preprocessFromNet(param, dirname(model)), loadMs: performance.now() - start,
   };
 }
 
