@@ -45,6 +45,10 @@ describe('run: an image becomes the tensor Caffe\'s TEST phase makes of it', () 
     const plain = await sharp(join(dir, 'photo_p3.png'), { ignoreIcc: true }).raw().toBuffer();
     assert.ok(applied.filter((v, i) => v !== plain[i]).length > applied.length / 2, 'the profile changes nothing: the test shows nothing');
   });
+  it('a CMYK JPEG, colour and grey, as OpenCV converts what libjpeg gives (not through a CMYK profile), exactly', async () => {
+    sameAsReference(await imageToTensor(join(dir, 'photo_cmyk.jpg'), [3, h, w], pre(3)), 'ref_cmyk_bgr.npy');
+    sameAsReference(await imageToTensor(join(dir, 'photo_cmyk.jpg'), [1, h, w], pre(1)), 'ref_cmyk_grey.npy');
+  });
   it('the EXIF orientation is applied, as cv2.imread does since OpenCV 3.1', async () => {
     sameAsReference(await imageToTensor(join(dir, 'photo_exif6.jpg'), [3, h, w], pre(3)), 'ref_exif6_bgr.npy');
   });

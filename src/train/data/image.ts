@@ -27,6 +27,7 @@ async function raw(input: Buffer, name: string, where: Where, native = false): P
   try {
     // As cv::imread: embedded ICC profiles are not applied; the EXIF orientation is (OpenCV 3.1 and later).
     const img = sharp(input, { ignoreIcc: true, autoOrient: true });
+    if (jpegComponents(input) === 4) return await cmyk(img);
     const meta = native ? await img.metadata() : undefined;
     const { data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const grey = info.channels <= 2 || (meta !== undefined && ((meta.channels ?? 3) <= 2 || meta.space === 'b-w'));
@@ -34,6 +35,33 @@ async function raw(input: Buffer, name: string, where: Where, native = false): P
   } catch (e) {
     throw new CaffeToolError(`cannot decode the image${name ? ` ${name}` : ''}: ${(e as Error).message}`, { where, cause: e });
   }
+}
+
+/**
+ * A CMYK JPEG as OpenCV makes it BGR (icvCvt_CMYK2BGR_8u_C4C3R on what libjpeg hands out: Adobe's inverted
+ * values): x = k - ((255 - x) * k >> 8) for each of c, m, y, into R, G, B. libvips would convert it through its
+ * own CMYK profile instead (off by up to 48); it gives the true CMYK values, inverted back here.
+ */
+async function cmyk(img: sharp.Sharp): Promise<{ data: Buffer; channels: number; height: number; width: number; grey: boolean }> {
+  const { data, info } = await img.pipelineColourspace('cmyk').toColourspace('cmyk').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const n = info.width * info.height;
+  const out = Buffer.allocUnsafe(n * 3);
+  for (let i = 0; i < n; i++) {
+    const k = 255 - data[4 * i + 3];
+    for (let ch = 0; ch < 3; ch++) out[3 * i + ch] = k - ((data[4 * i + ch] * k) >> 8);
+  }
+  return { data: out, channels: 3, height: info.height, width: info.width, grey: false };
+}
+
+/** The number of colour components a JPEG's frame header declares (4: CMYK or YCCK), or 0 for other files. */
+function jpegComponents(b: Uint8Array): number {
+  if (b[0] !== 0xff || b[1] !== 0xd8) return 0;
+  for (let i = 2; i + 9 < b.length && b[i] === 0xff;) {
+    const marker = b[i + 1];
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return b[i + 9];
+    i += 2 + ((b[i + 2] << 8) | b[i + 3]);
+  }
+  return 0;
 }
 
 /**
@@ -57,6 +85,8 @@ export async function decodeImage(input: string | Uint8Array, channels: Channels
     if (grey) for (let i = 0; i < n; i++) out[i] = src[i * k];
     else if (isPng(bytes)) {
       // OpenCV has libpng convert (png_set_rgb_to_gray with 0.299, 0.587): (R*9797 + G*19234 + B*3737) >> 15.
+      // (Not matched: a gAMA chunk sends libpng down a gamma-corrected path, 16-bit samples convert before the
+      // drop to 8 bits; a few grey levels, or one, off.)
       for (let i = 0; i < n; i++) out[i] = (src[i * k] * 9797 + src[i * k + 1] * 19234 + src[i * k + 2] * 3737) >> 15;
     } else {
       // cv::cvtColor BGR2GRAY in fixed point: (R*4899 + G*9617 + B*1868 + 2^13) >> 14. (For a colour JPEG libjpeg
