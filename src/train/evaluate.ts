@@ -51,7 +51,8 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
     }
     const seg = segmentationPair(net);
     engine = await TrainingEngine.create(net, { device: opts.device, backward: 'none', values, expose: seg ? [net.blobs().get(seg.scores)!] : undefined });
-    const sums = new Map<string, Float64Array>();
+    // Summed in float, as tools/caffe.cpp's test() sums its vector<float> test_score.
+    const sums = new Map<string, Float32Array>();
     let classes = 0;
     let confusion: Float64Array | undefined;
     for (let i = 0; i < opts.iterations; i++) {
@@ -59,7 +60,7 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
       const r = await engine.step(batch);
       opts.onBatch?.(i, r.outputs);
       for (const [name, v] of r.outputs) {
-        const acc = sums.get(name) ?? new Float64Array(v.length);
+        const acc = sums.get(name) ?? new Float32Array(v.length);
         for (let j = 0; j < v.length; j++) acc[j] += v[j];
         sums.set(name, acc);
       }

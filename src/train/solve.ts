@@ -291,14 +291,15 @@ class Run {
     this.lastTests = [];
     for (const [k, e] of this.testEngines.entries()) {
       this.log.info('solver.cpp:330', `Iteration ${this.state.iter}, Testing net (#${k})`);
-      const sums = new Map<string, Float64Array>();
+      // Summed in float, as Solver::Test's vector<Dtype> test_score.
+      const sums = new Map<string, Float32Array>();
       let loss = 0;
       for (let i = 0; i < this.testIter[k]; i++) {
         const r = await e.step(await this.testData[k].next());
         // Net::Forward's loss: loss_weight x each loss top's values (a test engine has no backward to sum them).
         for (const [name, t] of e.graph.outputs) if (t.lossWeight) for (const v of r.outputs.get(name) ?? []) loss = Math.fround(loss + t.lossWeight * v);
         for (const [name, v] of r.outputs) {
-          const acc = sums.get(name) ?? new Float64Array(v.length);
+          const acc = sums.get(name) ?? new Float32Array(v.length);
           for (let j = 0; j < v.length; j++) acc[j] += v[j];
           sums.set(name, acc);
         }
