@@ -2,6 +2,7 @@
 // layers turned into Input layers with their output shapes, losses and metrics gone (SoftmaxWithLoss kept as
 // the Softmax it computes), labels gone with the layers that read them, include/exclude rules dropped.
 import { CaffeToolError, usageError } from '../errors.js';
+import { dialectHasLayerType } from '../io/dialect.js';
 import type { Message } from '../io/message.js';
 import type { Dialect } from '../io/schema.js';
 import { formatShape } from '../layers/shape.js';
@@ -91,6 +92,7 @@ export function makeDeploy(param: Message, opts: DeployOptions = {}): DeployResu
   const result: Message = { ...param, layer: out };
   delete result.state;
   setLegacyInputShapes(result, net, inputs, notes);
+  if (!dialectHasLayerType(net.dialect, 'Input')) asNetInputs(result, net.dialect, notes);
   const deploy = buildNet(result, { phase: 'TEST', dialect: opts.dialect, file: opts.file });
   return { param: result, net: deploy, notes };
 }
@@ -132,6 +134,31 @@ function sourceLayer(l: NetLayer, dropped: Set<string>, inputs: Map<string, Shap
   }
   notes.push(`${l.type} layer '${l.name}' became an Input layer: ${tops.map((t) => `${t.name} ${formatShape(t.shape)}`).join(', ')}`);
   return [input];
+}
+
+/**
+ * For a fork whose Caffe has no Input layer (SegNet's): the Input layers made of data layers become the net's
+ * own `input` fields, with input_dim for 4-D shapes (as SegNet's segnet_inference.prototxt writes them), else
+ * input_shape.
+ */
+function asNetInputs(result: Message, dialect: Dialect, notes: string[]): void {
+  const layers = result.layer as Message[];
+  const made = layers.filter((l) => l.type === 'Input');
+  if (!made.length) return;
+  const names = [...((result.input as string[] | undefined) ?? [])];
+  const shapes = made.flatMap((l) => ((l.input_param as Message).shape as Message[]).map((s) => (s.dim as number[]).map(Number)));
+  for (const l of made) names.push(...(l.top as string[]));
+  const legacyDims = ((result.input_dim as number[] | undefined) ?? []).map(Number);
+  const legacyShapes = ((result.input_shape as Message[] | undefined) ?? []).map((s) => (s.dim as number[]).map(Number));
+  const before = legacyShapes.length ? legacyShapes : Array.from({ length: legacyDims.length / 4 }, (_, i) => legacyDims.slice(4 * i, 4 * i + 4));
+  const all = [...before, ...shapes];
+  result.layer = layers.filter((l) => l.type !== 'Input');
+  result.input = names;
+  delete result.input_dim;
+  delete result.input_shape;
+  if (all.every((d) => d.length === 4)) result.input_dim = all.flat();
+  else result.input_shape = all.map((dim) => ({ dim }));
+  notes.push(`${dialect}'s Caffe has no Input layer: ${made.map((l) => l.name).join(', ')} became the net's input field${names.length === 1 ? '' : 's'} (${names.join(', ')})`);
 }
 
 /** Every --input must name a data-layer top or a legacy net input that the deploy net keeps. */

@@ -82,6 +82,20 @@ describe('deploy', () => {
     assert.deepEqual(r.net.outputs().map((b) => b.name), ['s']);
   });
 
+  it('SegNet (whose Caffe has no Input layer): the data layer becomes the net\'s input / input_dim, as segnet_inference.prototxt has it', () => {
+    const { param, net } = loadNet(fixture('nets', 'segnet_basic_train.prototxt'));
+    assert.equal(net.dialect, 'segnet');
+    const r = makeDeploy(param, { dialect: net.dialect, inputs: { data: [1, 3, 360, 480] } });
+    assert.deepEqual(r.param.input, ['data']);
+    assert.deepEqual(r.param.input_dim, [1, 3, 360, 480]);
+    assert.ok(!(r.param.layer as Message[]).some((l) => l.type === 'Input'));
+    assert.deepEqual(r.net.inputs().map((b) => [b.name, b.shape]), [['data', [1, 3, 360, 480]]]);
+    assert.ok(r.notes.some((n) => /segnet's Caffe has no Input layer: data became the net's input field \(data\)/.test(n)));
+    const text = join(tempDir(), 'deploy.prototxt');
+    writeCaffeFile(text, { kind: 'net', dialect: 'segnet', message: r.param }, 'text');
+    assert.match(readFileSync(text, 'utf8'), /^input: "data"\ninput_dim: 1\ninput_dim: 3\ninput_dim: 360\ninput_dim: 480\n/m);
+  });
+
   it('refuses --input for a name that is no input', () => {
     const { param } = loadNet(fixture('nets', 'lenet_train_test.prototxt'));
     assert.throws(() => makeDeploy(param, { inputs: { conv1: [1, 1, 28, 28] } }), /--input conv1: the net has no data-layer top/);
