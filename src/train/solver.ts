@@ -258,8 +258,9 @@ function checkSettings(p: Params, kind: SolverKind): void {
   if (['step', 'exp', 'inv', 'multistep', 'sigmoid'].includes(policy) && p.num('gamma') < 0) refuse('gamma', `lr_policy ${policy} needs gamma >= 0, got ${p.num('gamma')}`);
   if ((policy === 'step' || policy === 'sigmoid') && !(p.num('stepsize') > 0)) refuse('stepsize', `lr_policy ${policy} needs stepsize > 0, got ${p.num('stepsize')}`);
   if (policy === 'poly' && !(p.num('max_iter') > 0)) refuse('max_iter', `lr_policy poly needs max_iter > 0, got ${p.num('max_iter')}`);
+  // Caffe's Regularize only reads the type where a blob has decay to apply.
   const reg = p.str('regularization_type');
-  if (reg !== 'L2' && reg !== 'L1') refuse('regularization_type', `Unknown regularization type: '${reg}'`, 'use L2 or L1');
+  if (reg !== 'L2' && reg !== 'L1' && p.num('weight_decay') !== 0) refuse('regularization_type', `Unknown regularization type: '${reg}'`, 'use L2 or L1');
   if ((kind === 'AdaGrad' || kind === 'RMSProp') && p.num('momentum') !== 0) {
     refuse('momentum', `Momentum cannot be used with ${kind} (momentum ${p.num('momentum')})`, 'remove momentum from the solver');
   }

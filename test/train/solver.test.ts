@@ -220,8 +220,13 @@ describe('solver: settings Caffe refuses', () => {
     refused('base_lr: 1 lr_policy: "cosine"', 'lr_policy');
     refused('base_lr: 1', 'lr_policy');
     refused('type: "Lion" base_lr: 1 lr_policy: "fixed"', 'type');
-    refused('base_lr: 1 lr_policy: "fixed" regularization_type: "L3"', 'regularization_type');
+    refused('base_lr: 1 lr_policy: "fixed" weight_decay: 0.1 regularization_type: "L3"', 'regularization_type');
     refused('base_lr: 1 lr_policy: "step" gamma: 0.1', 'stepsize');
+  });
+  it('an unknown regularization_type is only refused where there is decay to apply, as Regularize reads it', () => {
+    const { s, ps, w } = solver('base_lr: 1 lr_policy: "fixed" regularization_type: "L3"', [[2]]);
+    s.apply(new Map([[ps[0], Float32Array.from([0.5])]]));
+    close(w[0], [1.5]);
   });
   it('the old solver_type enum is read when type is absent', () => {
     const { s } = solver('solver_type: NESTEROV base_lr: 1 lr_policy: "fixed"', [[0]]);
