@@ -118,7 +118,7 @@ function refuseUnexportable(layers: NetLayer[]): void {
   for (const l of layers) {
     if (!l.def.toOnnx) problems.push(`layer '${l.name}' (${l.type}): ${l.def.noOnnx ?? 'the ONNX exporter does not support this layer type yet'}`);
     else if (l.tops.some((t) => !t.shape) || l.bottoms.some((b) => !b.shape)) {
-      problems.push(`layer '${l.name}' (${l.type}): ${l.unknown ?? 'its shapes are unknown'} (give the input shapes with --input NAME=N,C,H,W)`);
+      problems.push(`layer '${l.name}' (${l.type}): ${l.unknown ?? 'its shapes are unknown'} (give the input shapes with --input NAME=N,C,H,W; with run, time and serve, --shape NAME=N,C,H,W)`);
     } else if (l.learned?.length && !l.weights) {
       problems.push(`layer '${l.name}' (${l.type}) has no weights: give a .caffemodel that has this layer (--weights)`);
     }
