@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { deviceOf, withDeviceOptions, type DeviceOptions } from './device.js';
 import { usageError } from '../errors.js';
-import { TrainLog } from '../train/log.js';
+import { g6, TrainLog } from '../train/log.js';
 import { train, type SignalEffect } from '../train/solve.js';
 import { readSolverFile } from '../train/solver-file.js';
 import { notice } from './common.js';
@@ -56,9 +56,10 @@ export function register(program: Command): void {
           stopAt,
           monitor: opts.monitor,
         });
-        const tests = result.tests.map((t, i) => `test net #${i}: ${Object.entries(t).map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.join(', ')}]` : v}`).join(', ')}`);
+        // The float values as Caffe's log prints them (%g), not as the doubles that hold them (0.15000000596...).
+        const tests = result.tests.map((t, i) => `test net #${i}: ${Object.entries(t).map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map(g6).join(', ')}]` : g6(v)}`).join(', ')}`);
         process.stdout.write(
-          `${result.stoppedEarly ? 'stopped early' : 'done'} at iteration ${result.iter}, loss ${result.loss.toPrecision(6)}\n` +
+          `${result.stoppedEarly ? 'stopped early' : 'done'} at iteration ${result.iter}, loss ${g6(result.loss)}\n` +
             tests.map((t) => `${t}\n`).join('') +
             (result.snapshots.length ? `snapshots: ${result.snapshots.join(', ')}\n` : ''),
         );
