@@ -67,13 +67,16 @@ export function fill(shape: Shape, param: Message | undefined, rng: Rng): Float3
       break;
     case 'uniform': {
       const [lo, hi] = [num('min', 0), num('max', 1)];
+      if (lo > hi) throw new CaffeToolError(`filler uniform: min ${lo} is above max ${hi} (Caffe's caffe_rng_uniform refuses it)`);
       for (let i = 0; i < count; i++) out[i] = lo + (hi - lo) * rng.uniform();
       break;
     }
     case 'gaussian': {
       const [mean, std] = [num('mean', 0), num('std', 1)];
+      if (!(std > 0)) throw new CaffeToolError(`filler gaussian: std ${std} must be above 0 (Caffe's caffe_rng_gaussian refuses it)`, { hint: 'a constant filler gives one value everywhere' });
       for (let i = 0; i < count; i++) out[i] = mean + std * rng.normal();
       if (sparse < -1) throw new CaffeToolError(`filler gaussian: sparse ${sparse} must be -1 or more`);
+      if (sparse > shape[0]) throw new CaffeToolError(`filler gaussian: sparse ${sparse} is more than the ${shape[0]} outputs (Caffe's Bernoulli probability sparse / outputs would pass 1)`);
       if (sparse >= 0) {
         const keep = sparse / shape[0];
         for (let i = 0; i < count; i++) if (!(rng.uniform() < keep)) out[i] = 0;

@@ -194,6 +194,7 @@ class Run {
     const off = this.signals();
     this.log.info('solver.cpp:326', `Solving ${this.engine.net.name || '(unnamed net)'}`);
     this.log.info('solver.cpp:327', `Learning Rate Policy: ${p.str('lr_policy')}`);
+    if (p.bool('snapshot_diff')) this.log.warn('solver', 'snapshot_diff is not written: the snapshots hold the weights, not the last update (Caffe would add the diffs)');
     let timer = Date.now();
     let lastIter = start;
     try {

@@ -76,15 +76,17 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
     assert.ok(Math.abs(doc.outputs.loss - last.outputs.loss) < 1e-5);
   });
 
-  it('test_compute_loss: true prints "Test loss:", the test net\'s summed loss averaged over test_iter, as Solver::Test does', () => {
+  it('test_compute_loss: true prints "Test loss:", the test net\'s summed loss averaged over test_iter, as Solver::Test does (and snapshot_diff warns)', () => {
     const dir2 = tempDir();
     const solver2 = solverIn(dir2, 'digits_lenet_solver.prototxt', 'lenet');
-    writeFileSync(solver2, `${readFileSync(solver2, 'utf8')}test_compute_loss: true\n`);
+    writeFileSync(solver2, `${readFileSync(solver2, 'utf8')}test_compute_loss: true\nsnapshot_diff: true\n`);
     const r = run('train', '-solver', solver2, '-weights', join(dir, 'lenet_iter_200.caffemodel'), '--iterations', '0');
     assert.equal(r.code, 0, r.stderr);
     const printed = /\] Test loss: ([\d.e+-]+)$/m.exec(r.stderr);
     const output = /\] {5}Test net output #\d+: loss = ([\d.e+-]+) /m.exec(r.stderr);
     assert.ok(printed && output, r.stderr);
+    // snapshot_diff is read, and it is said that the diffs are not written.
+    assert.match(r.stderr, /^W.*snapshot_diff is not written/m);
     // With loss_weight 1 and one loss top the two are the same average.
     assert.ok(Math.abs(Number(printed[1]) - Number(output[1])) <= 1e-5 * Number(output[1]), `${printed[1]} vs ${output[1]}`);
   });

@@ -58,6 +58,10 @@ describe('fillers', () => {
     const kept = sparse.reduce((s, v) => s + (v !== 0 ? 1 : 0), 0) / sparse.length;
     assert.ok(Math.abs(kept - 0.2) < 0.02);
     assert.throws(() => fill([2], { type: 'orthogonal' }, rng), /filler type 'orthogonal' is not supported/);
+    // What Caffe's CHECKs refuse: sigma > 0, a <= b, a Bernoulli probability sparse / outputs <= 1.
+    assert.throws(() => fill([2], { type: 'gaussian', std: 0 }, rng), /std 0 must be above 0/);
+    assert.throws(() => fill([2], { type: 'uniform', min: 1, max: 0 }, rng), /min 1 is above max 0/);
+    assert.throws(() => fill([10, 4], { type: 'gaussian', sparse: 11 }, rng), /sparse 11 is more than the 10 outputs/);
   });
 });
 
