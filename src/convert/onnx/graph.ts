@@ -14,6 +14,9 @@ export type AttrValue = number | number[] | string | FloatAttr | FloatsAttr;
 export const float = (v: number): FloatAttr => ({ float: v });
 export const floats = (v: ArrayLike<number>): FloatsAttr => ({ floats: Array.from(v) });
 
+/** ONNX Runtime's blocked-layout operators (ReorderInput, Conv, pooling, ReorderOutput in NCHWc form). */
+export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
+
 export interface OnnxNode {
   op: string;
   inputs: string[];
@@ -70,10 +73,10 @@ export class OnnxGraph {
     return name;
   }
 
-  /** Add a node; returns its first output. Outputs not given get unique names from the op. */
-  node(op: string, inputs: string[], opts: { outputs?: string[]; attrs?: Record<string, AttrValue>; name?: string; count?: number } = {}): string {
+  /** Add a node (of ONNX's own domain unless `domain`); returns its first output. Outputs not given get unique names from the op. */
+  node(op: string, inputs: string[], opts: { outputs?: string[]; attrs?: Record<string, AttrValue>; name?: string; count?: number; domain?: string } = {}): string {
     const outputs = opts.outputs ?? Array.from({ length: opts.count ?? 1 }, () => this.unique(`${opts.name ?? op}_out`));
-    this.nodes.push({ op, inputs, outputs, attrs: opts.attrs ?? {}, name: this.unique(opts.name ?? op) });
+    this.nodes.push({ op, inputs, outputs, attrs: opts.attrs ?? {}, name: this.unique(opts.name ?? op), ...(opts.domain ? { domain: opts.domain } : {}) });
     return outputs[0];
   }
 

@@ -7,10 +7,8 @@
 // pass over each weight. The rules and fusion choices are the transformer's (nchwc_transformer.cc), so the
 // kernels that run and their results are the ones ONNX Runtime would have picked; what this does not cover
 // (BatchNormalization, Mul, Transpose, Resize) it leaves for ONNX Runtime to rewrite as before.
-import type { AttrValue, OnnxGraph, OnnxNode, OnnxTensor } from './graph.js';
+import { type AttrValue, NCHWC_DOMAIN as NCHWC, type OnnxGraph, type OnnxNode } from './graph.js';
 import { sharesMemory, type ScaledWeight } from './model.js';
-
-const NCHWC = 'com.microsoft.nchwc';
 
 /** A value that exists in blocked form: its name there, its logical channels, and the node that wrote it. */
 interface Blocked {
@@ -37,9 +35,8 @@ export function layoutNchwc(g: OnnxGraph, block: number, scaled: Map<string, Sca
   const restored = new Set<string>();
 
   const emit = (op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue>, name: string, domain?: string): OnnxNode => {
-    const node: OnnxNode = { op, inputs, outputs, attrs, name: g.unique(name), ...(domain ? { domain } : {}) };
-    g.nodes.push(node);
-    return node;
+    g.node(op, inputs, { outputs, attrs, name, domain });
+    return g.nodes.at(-1)!;
   };
   /** The original (NCHW) value, with a ReorderOutput made the first time a reader needs it. */
   const plain = (v: string): string => {
