@@ -2,9 +2,10 @@
 // of their forward (test/train/gradcheck.ts), and MAX pooling's ties against Caffe's first-max rule by hand.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { checkGradients, type GradCheckOptions } from './gradcheck.js';
 import { parseCaffeText } from '../../src/io/files.js';
+import { im2colLimit } from '../../src/layers/conv-grad.js';
 import type { Shape } from '../../src/layers/types.js';
 import { buildNet } from '../../src/net/net.js';
 import { nchwcBlockSize } from '../../src/runtime/nchwc.js';
@@ -46,15 +47,26 @@ async function inputGrad(layer: string, shape: Shape, x: Float32Array, dy: Float
 const conv = (p: string) => `type: "Convolution" bottom: "x" top: "y" convolution_param { ${p} }`;
 const deconv = (p: string) => `type: "Deconvolution" bottom: "x" top: "y" convolution_param { ${p} }`;
 
-describe('gradients: Convolution', () => {
+/** Run `body`'s cases with the weight gradient by im2col where it fits (the default), then by the other formulations. */
+function bothWeightGradFormulations(title: string, body: () => void): void {
+  describe(`${title} (weight gradient by im2col)`, body);
+  describe(`${title} (weight gradient by taps or the swapped Conv)`, () => {
+    const limit = im2colLimit.floats;
+    before(() => { im2colLimit.floats = 0; });
+    after(() => { im2colLimit.floats = limit; });
+    body();
+  });
+}
+
+bothWeightGradFormulations('gradients: Convolution', () => {
   it('3x3, pad 1', () => expectAgree(conv('num_output: 3 kernel_size: 3 pad: 1'), { x: [2, 2, 5, 5] }));
   it('stride 2 with rows the stride skips (output_padding), no bias', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 bias_term: false'), { x: [2, 3, 6, 7] }));
   it('dilation 2, pad 2, rectangular kernel', () => expectAgree(conv('num_output: 2 kernel_h: 3 kernel_w: 2 pad: 2 dilation: 2'), { x: [1, 2, 6, 5] }));
   it('groups 2, stride 2, pad 1', () => expectAgree(conv('num_output: 4 kernel_size: 3 stride: 2 pad: 1 group: 2'), { x: [2, 4, 5, 6] }));
   it('1-D', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 pad: 1'), { x: [2, 3, 9] }));
   it('3-D, groups 3', () => expectAgree(conv('num_output: 3 kernel_size: 2 stride: 2 group: 3 pad: 1'), { x: [1, 3, 3, 4, 3] }));
-  // From 8 channels per group on, the weight gradient takes one product per kernel tap instead of the swapped Conv:
-  // by slices of x on small planes, by depthwise Convs from 512 output positions per image on.
+  // Without im2col, from 8 channels per group on, the weight gradient takes one product per kernel tap instead of
+  // the swapped Conv: by slices of x on small planes, by depthwise Convs from 512 output positions per image on.
   it('8 channels: stride 2, pad 1, dilation 2', () => expectAgree(conv('num_output: 3 kernel_size: 3 stride: 2 pad: 1 dilation: 2'), { x: [2, 8, 7, 6] }, { maxPerBlob: 60 }));
   it('16 channels in groups 2, rectangular stride', () => expectAgree(conv('num_output: 4 kernel_size: 2 stride_h: 2 stride_w: 1 group: 2'), { x: [2, 16, 5, 4] }, { maxPerBlob: 60 }));
   it('8 channels, 24x24 out (taps by depthwise Conv), pad 1', () => expectAgree(conv('num_output: 3 kernel_size: 3 pad: 1'), { x: [1, 8, 24, 24] }, { maxPerBlob: 60 }));
@@ -82,14 +94,14 @@ describe('gradients: Convolution', () => {
   it('two bottoms sharing the weights', () => expectAgree('type: "Convolution" bottom: "a" bottom: "b" top: "ya" top: "yb" convolution_param { num_output: 2 kernel_size: 2 }', { a: [1, 2, 3, 3], b: [2, 2, 4, 3] }));
 });
 
-describe('gradients: Deconvolution', () => {
+bothWeightGradFormulations('gradients: Deconvolution', () => {
   it('stride 2, pad 1', () => expectAgree(deconv('num_output: 3 kernel_size: 4 stride: 2 pad: 1'), { x: [2, 2, 3, 3] }));
   it('groups 2, dilation 2, no bias', () => expectAgree(deconv('num_output: 4 kernel_size: 3 dilation: 2 group: 2 bias_term: false'), { x: [1, 4, 3, 4] }));
   it('8 outputs (the weight gradient by taps), stride 2', () => expectAgree(deconv('num_output: 8 kernel_size: 3 stride: 2 pad: 1'), { x: [2, 3, 3, 4] }, { maxPerBlob: 60 }));
   it('stride 3, rectangular', () => expectAgree(deconv('num_output: 2 kernel_h: 3 kernel_w: 2 stride: 3'), { x: [2, 2, 2, 3] }));
 });
 
-describe('gradients: ConvolutionDepthwise', () => {
+bothWeightGradFormulations('gradients: ConvolutionDepthwise', () => {
   it('3x3, stride 2, pad 1', () => expectAgree('type: "ConvolutionDepthwise" bottom: "x" top: "y" convolution_param { num_output: 3 kernel_size: 3 stride: 2 pad: 1 }', { x: [2, 3, 5, 6] }));
 });
 
