@@ -13,7 +13,7 @@ import { buildNet } from '../src/net/net.js';
 import { TrainingEngine } from '../src/train/engine.js';
 import { initialValues } from '../src/train/init.js';
 import { netParams } from '../src/train/params.js';
-import { Solver } from '../src/train/solver.js';
+import { Solver, sgdInGraph } from '../src/train/solver.js';
 import { syntheticBatch } from '../src/train/synthetic.js';
 
 const PYTHON = process.env.CAFFE_TOOL_PYTHON ?? '/usr/bin/python3';
@@ -69,11 +69,16 @@ const SOLVER = { base_lr: 0.01, momentum: 0.9, weight_decay: 0.0005, lr_policy: 
 async function ours(text: string, iters: number, warmup: number): Promise<number> {
   const file = parseCaffeText(text, { kinds: ['net'] });
   const net = buildNet(file.message, { phase: 'TRAIN', dialect: file.dialect });
-  const engine = await TrainingEngine.create(net, { values: initialValues(net, netParams(net).owned, 1) });
+  const engine = await TrainingEngine.create(net, { values: initialValues(net, netParams(net).owned, 1), sgd: sgdInGraph(SOLVER, file.dialect) });
   try {
     const solver = new Solver(SOLVER, engine.params, engine.values, file.dialect);
     const batch = syntheticBatch(net);
-    const step = async () => solver.apply((await engine.step(batch)).grads);
+    // As `caffe-tool train` steps: plain SGD inside the graph, the solver committing the new values.
+    const step = async () => {
+      const rate = solver.learningRate();
+      const r = await engine.step(batch, solver.sgdStep(rate, engine.graph.sgd.keys()));
+      solver.apply(r.grads, rate, r.updated);
+    };
     for (let i = 0; i < warmup; i++) await step();
     const t = performance.now();
     for (let i = 0; i < iters; i++) await step();

@@ -1,7 +1,8 @@
 // The training engine: a TRAIN-phase net's graph (graph.ts) in one ONNX Runtime session, the parameters it owns,
 // and one step = Net::ForwardBackward: feed a batch and the parameters, get the loss, the outputs and the
 // gradients; the statistics a forward updates (BatchNorm) are copied back into their blobs. The solver (solver.ts)
-// turns the gradients into updates beside the graph.
+// turns the gradients into updates beside the graph, or, with opts.sgd, the graph steps the blobs itself and the
+// solver commits the results.
 import ort from 'onnxruntime-node';
 import { CaffeToolError } from '../errors.js';
 import { blobData } from '../io/blob.js';
@@ -13,6 +14,7 @@ import { nchwcBlockSize } from '../runtime/nchwc.js';
 import { createSession, type Device } from '../runtime/session.js';
 import { buildTrainingGraph, type GraphOptions, type TrainingGraph } from './graph.js';
 import type { OwnedParam } from './params.js';
+import type { SgdResult, SgdStep } from './solver.js';
 
 export interface EngineOptions extends GraphOptions {
   device?: Device;
@@ -35,6 +37,8 @@ export interface StepResult {
   dataGrads: Map<string, Float32Array>;
   /** exposeAll / expose: the exposed blob versions. */
   exposed: Map<NetBlob, Float32Array>;
+  /** In-graph SGD: each stepped blob's new value and history (the engine's buffers, overwritten by the next step). */
+  updated: Map<OwnedParam, SgdResult>;
 }
 
 export class TrainingEngine {
@@ -45,6 +49,8 @@ export class TrainingEngine {
     /** The current value of every owned blob, updated in place by the solver and by statistics updates. */
     readonly values: Map<OwnedParam, Float32Array>,
     private rng: Rng,
+    /** Where ONNX Runtime writes the in-graph SGD's results (preallocated outputs: no copy out of the session). */
+    private readonly stepped: Map<OwnedParam, SgdResult>,
   ) {}
 
   /** Restart the random inputs' sequence (the gradient checker needs the same Dropout mask twice). */
@@ -59,7 +65,8 @@ export class TrainingEngine {
     for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values, opts.shareValues ?? false));
     const model = encodeModel(graph.g, { name: net.name, producerVersion: 'caffe-tool', doc: `training graph of '${net.name}'` });
     const session = await createSession(model, opts.device);
-    return new TrainingEngine(net, graph, session, values, new Rng(opts.seed ?? 1));
+    const stepped = new Map([...graph.sgd.keys()].map((p) => [p, { value: new Float32Array(count(p.shape)), history: new Float32Array(count(p.shape)) }]));
+    return new TrainingEngine(net, graph, session, values, new Rng(opts.seed ?? 1), stepped);
   }
 
   /** The learnable blobs in Caffe's order (owners only). */
@@ -67,8 +74,16 @@ export class TrainingEngine {
     return this.graph.params.owned;
   }
 
-  /** One forward and backward pass on a batch: every data top by blob name (and, for 'external', gradIn). */
-  async step(batch: Record<string, Float32Array>): Promise<StepResult> {
+  /** Whether the graph steps the learnable blobs itself (opts.sgd): step() then needs an SgdStep. */
+  get sgdInGraph(): boolean {
+    return this.graph.sgd.size > 0;
+  }
+
+  /**
+   * One forward and backward pass on a batch: every data top by blob name (and, for 'external', gradIn). With the
+   * in-graph SGD, `sgd` gives the step's rates and histories; the results come back in `updated`, not yet applied.
+   */
+  async step(batch: Record<string, Float32Array>, sgd?: SgdStep): Promise<StepResult> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [blob, t] of this.graph.data) feeds[t.name] = tensor(batch[blob], t.shape, `data top '${blob}'`);
     for (const [blob, t] of this.graph.gradIn) feeds[t.name] = tensor(batch[`grad_in:${blob}`], t.shape, `the gradient of '${blob}'`);
@@ -78,7 +93,19 @@ export class TrainingEngine {
       for (let i = 0; i < data.length; i++) data[i] = this.rng.uniform();
       feeds[r.name] = new ort.Tensor('float32', data, r.shape);
     }
-    const results = await this.session.run(feeds);
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of this.session.outputNames) fetches[name] = null;
+    for (const [p, v] of this.graph.sgd) {
+      const rate = sgd?.rates.get(p);
+      const history = sgd?.history.get(p);
+      if (rate === undefined || !history) throw new CaffeToolError(`the in-graph SGD step has no rate or history for ${p.key}`);
+      feeds[v.rate] = new ort.Tensor('float32', Float32Array.of(rate), []);
+      feeds[v.history] = new ort.Tensor('float32', history, p.shape);
+      const out = this.stepped.get(p)!;
+      fetches[v.value] = new ort.Tensor('float32', out.value, p.shape);
+      fetches[v.historyNext] = new ort.Tensor('float32', out.history, p.shape);
+    }
+    const results = await this.session.run(feeds, fetches);
     const read = (name: string) => results[name].data as Float32Array;
     for (const [p, name] of this.graph.updates) this.values.get(p)!.set(read(name));
     const outputs = new Map<string, Float32Array>();
@@ -89,7 +116,7 @@ export class TrainingEngine {
     for (const [blob, name] of this.graph.dataGrads) dataGrads.set(blob, read(name));
     const exposed = new Map<NetBlob, Float32Array>();
     for (const [b, name] of this.graph.exposed) exposed.set(b, read(name));
-    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads, exposed };
+    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads, exposed, updated: this.stepped };
   }
 
   async release(): Promise<void> {

@@ -1,7 +1,8 @@
 // A TRAIN-phase net as one ONNX graph: the forward in training mode (each layer's toOnnx with ctx.train), then the
 // backward from the losses to every learned blob (each layer's gradient, in reverse order), as Caffe's
 // Net::ForwardBackward computes them. Parameters are graph inputs, so one session serves every step; the graph
-// outputs the loss, the net's outputs, each learnable blob's gradient and the statistics layers update.
+// outputs the loss, the net's outputs, each learnable blob's gradient (or, with the in-graph SGD, its new value and
+// history) and the statistics layers update.
 import { CaffeToolError } from '../errors.js';
 import type { GradContext, OnnxContext, Shape, TrainHooks } from '../layers/types.js';
 import { count, formatShape } from '../layers/shape.js';
@@ -9,6 +10,7 @@ import type { Net, NetBlob, NetLayer } from '../net/net.js';
 import { OnnxGraph } from '../convert/onnx/graph.js';
 import { DEFAULT_OPSET, layerOnnxContext } from '../convert/to-onnx.js';
 import { netParams, type NetParams, type OwnedParam } from './params.js';
+import type { SgdInGraph } from './solver.js';
 
 export interface GraphOptions {
   /**
@@ -26,6 +28,16 @@ export interface GraphOptions {
   opset?: number;
   /** ONNX Runtime's NCHWc block size (runtime/nchwc.ts), for a graph that runs on its CPU provider. */
   nchwcBlock?: number;
+  /** 'loss' backward: step the learnable blobs by SGD in the graph instead of outputting their gradients. */
+  sgd?: SgdInGraph;
+}
+
+/** The in-graph SGD's values for one blob: inputs `rate:KEY` (its local rate) and `history:KEY`, the outputs after the step. */
+export interface SgdValues {
+  rate: string;
+  history: string;
+  value: string;
+  historyNext: string;
 }
 
 export interface GraphTensor {
@@ -43,6 +55,8 @@ export interface TrainingGraph {
   paramInputs: Map<OwnedParam, string>;
   /** Gradient outputs of the blobs that learn (lr_mult not 0), summed over every layer sharing them. */
   grads: Map<OwnedParam, string>;
+  /** With opts.sgd: the blobs that learn, stepped in the graph (they have no gradient output). */
+  sgd: Map<OwnedParam, SgdValues>;
   /** New values of blobs that a layer's forward sets (BatchNorm statistics). */
   updates: Map<OwnedParam, string>;
   /** Inputs to fill with fresh uniform [0, 1) numbers each step. */
@@ -147,6 +161,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
   }
 
   const grads = new Map<OwnedParam, string>();
+  const sgd = new Map<OwnedParam, SgdValues>();
   const gradIn = new Map<string, GraphTensor>();
   const dataGrads = new Map<string, string>();
   if (seed !== 'none') {
@@ -158,6 +173,10 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
       if (!l.def.source) backward.layer(l, contexts.get(l)!, saved.get(l)!);
     }
     for (const [p, name] of backward.paramGrads()) {
+      if (opts.sgd && seed === 'loss') {
+        sgd.set(p, sgdStep(g, p, name, opts.sgd));
+        continue;
+      }
       grads.set(p, name);
       g.outputs.push({ name, shape: p.shape });
     }
@@ -176,7 +195,20 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
   g.prune();
   // Caffe numbers a net's outputs ("Train net output #k") in name order: net.cpp collects them in a std::set<string>.
   const byName = new Map([...outputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { g, params, data, paramInputs, grads, updates, randoms, outputs: byName, loss, gradIn, dataGrads, exposed };
+  return { g, params, data, paramInputs, grads, sgd, updates, randoms, outputs: byName, loss, gradIn, dataGrads, exposed };
+}
+
+/** Caffe's SGD step of blob p (sgd_solver.cpp: Regularize, ComputeUpdateValue, Net::Update) from its gradient `grad`. */
+function sgdStep(g: OnnxGraph, p: OwnedParam, grad: string, spec: SgdInGraph): SgdValues {
+  const v: SgdValues = { rate: g.claim(`rate:${p.key}`), history: g.claim(`history:${p.key}`), value: g.claim(`value_next:${p.key}`), historyNext: g.claim(`history_next:${p.key}`) };
+  g.inputs.push({ name: v.rate, shape: [] }, { name: v.history, shape: p.shape });
+  const decay = spec.decay(p);
+  const diff = decay ? g.node('Add', [grad, g.node('Mul', [p.key, g.float32([decay], [])], { name: `${p.key}_decay` })], { name: `${p.key}_diff` }) : grad;
+  const scaled = g.node('Mul', [diff, v.rate], { name: `${p.key}_scaled` });
+  g.node('Add', [scaled, g.node('Mul', [v.history, g.float32([spec.momentum], [])], { name: `${p.key}_momentum` })], { outputs: [v.historyNext], name: `${p.key}_history` });
+  g.node('Sub', [p.key, v.historyNext], { outputs: [v.value], name: `${p.key}_step` });
+  g.outputs.push({ name: v.value, shape: p.shape }, { name: v.historyNext, shape: p.shape });
+  return v;
 }
 
 /** The backward walk: gradients reaching each blob version, summed where a blob feeds several layers. */

@@ -7,7 +7,7 @@ import type { Net } from '../net/net.js';
 import { buildNet } from '../net/net.js';
 import type { Device } from '../runtime/session.js';
 import { openDataLayer, type Batch, type BatchSource } from './data/index.js';
-import { TrainingEngine } from './engine.js';
+import { TrainingEngine, type StepResult } from './engine.js';
 import { initialValues, readWeights } from './init.js';
 import { g6, outputLine, type TrainLog } from './log.js';
 import { netParams, type OwnedParam } from './params.js';
@@ -15,7 +15,7 @@ import { Monitor, watchedBlobs } from './monitor.js';
 import { checkHistory, learnedNetPath, readSolverState, writeSnapshot } from './snapshot.js';
 import { readHdf5SolverState, writeHdf5Snapshot } from './snapshot-hdf5.js';
 import type { NetSource, SolverFile } from './solver-file.js';
-import { Solver } from './solver.js';
+import { Solver, sgdInGraph, type SgdStep } from './solver.js';
 
 export type SignalEffect = 'stop' | 'snapshot' | 'none';
 
@@ -135,7 +135,9 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
     const values = initialValues(net, netParams(net).owned, seed);
 
     const watched = opts.monitor ? watchedBlobs(net) : [];
-    const engine = await TrainingEngine.create(net, { device: opts.device, values, seed, expose: watched.map((w) => w.blob) });
+    // Plain SGD runs inside the graph; --monitor reads the gradients, so it keeps the update beside it.
+    const sgd = opts.monitor ? undefined : sgdInGraph(solver.message, solver.dialect);
+    const engine = await TrainingEngine.create(net, { device: opts.device, values, seed, expose: watched.map((w) => w.blob), sgd });
     engines.push(engine);
     const state = new Solver(solver.message, engine.params, engine.values, solver.dialect);
     if (resumed) {
@@ -205,17 +207,21 @@ class Run {
         let loss = 0;
         const sums = new Map<OwnedParam, Float32Array>();
         let outputs = new Map<string, Float32Array>();
+        let updated: StepResult['updated'] | undefined;
+        const rate = this.state.learningRate();
         for (let pass = 0; pass < iterSize; pass++) {
           this.engine.reseed(stepSeed(this.seed, iter, pass));
           const batch = await this.trainData.next();
-          const r = await this.engine.step(batch);
+          const r = await this.engine.step(batch, this.sgdStep(rate));
           if (!Number.isFinite(r.loss)) await this.diverged(iter, r.loss, batch);
           loss = Math.fround(loss + r.loss);
           outputs = r.outputs;
+          updated = r.updated;
           this.monitor?.observe(r.exposed, r.grads);
           for (const [q, g] of r.grads) {
             const acc = sums.get(q);
-            if (!acc) sums.set(q, Float32Array.from(g));
+            // Each step's gradients are fresh arrays: the first pass's can be summed into.
+            if (!acc) sums.set(q, g);
             else for (let i = 0; i < g.length; i++) acc[i] += g[i];
           }
         }
@@ -229,7 +235,7 @@ class Run {
           timer = Date.now();
           lastIter = iter;
         }
-        const rate = this.state.apply(sums);
+        this.state.apply(sums, rate, updated);
         if (displayNow) {
           this.log.info('sgd_solver.cpp:105', `Iteration ${iter}, lr = ${g6(rate)}`);
           if (this.monitor) this.printHealth(iter);
@@ -248,7 +254,7 @@ class Run {
       if (display > 0 && this.state.iter % display === 0) {
         // Caffe's last display: one more forward pass for the loss after the last update.
         this.engine.reseed(stepSeed(this.seed, this.state.iter, 0));
-        const r = await this.engine.step(await this.trainData.next());
+        const r = await this.engine.step(await this.trainData.next(), this.sgdStep(0));
         this.smooth(r.loss, this.state.iter - start, averageLoss);
         this.log.info('solver.cpp:310', `Iteration ${this.state.iter}, loss = ${g6(this.smoothed)}`);
       }
@@ -258,6 +264,11 @@ class Run {
     } finally {
       off();
     }
+  }
+
+  /** The in-graph SGD's inputs for a step at `rate`, when the engine has it. */
+  private sgdStep(rate: number): SgdStep | undefined {
+    return this.engine.sgdInGraph ? this.state.sgdStep(rate, this.engine.graph.sgd.keys()) : undefined;
   }
 
   private printHealth(iter: number): void {

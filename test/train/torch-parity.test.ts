@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseCaffeText } from '../../src/io/files.js';
 import { buildNet } from '../../src/net/net.js';
 import { TrainingEngine } from '../../src/train/engine.js';
-import { Solver } from '../../src/train/solver.js';
+import { Solver, sgdInGraph } from '../../src/train/solver.js';
 import { fixture } from '../helpers.js';
 
 interface Reference {
@@ -21,17 +21,23 @@ interface Reference {
 
 const TOLERANCE = 1e-4;
 
-async function train(ref: Reference): Promise<{ loss: number; sum: number; sumsq: number }[]> {
+/** `inGraph`: plain SGD stepped inside the training graph (as `caffe-tool train` runs it), else beside it. */
+async function train(ref: Reference, inGraph = false): Promise<{ loss: number; sum: number; sumsq: number }[]> {
   const net = buildNet(parseCaffeText(ref.net, { kinds: ['net'], dialect: 'bvlc' }).message, { dialect: 'bvlc', phase: 'TRAIN' });
   const values = new Map(Object.entries(ref.weights).map(([k, v]) => [k, Float32Array.from(v)]));
-  const engine = await TrainingEngine.create(net, { values });
+  const param = parseCaffeText(ref.solver, { kinds: ['solver'], dialect: 'bvlc' }).message;
+  const sgd = inGraph ? sgdInGraph(param) : undefined;
+  if (inGraph) assert.ok(sgd, 'the solver allows the in-graph SGD');
+  const engine = await TrainingEngine.create(net, { values, sgd });
   try {
-    const solver = new Solver(parseCaffeText(ref.solver, { kinds: ['solver'], dialect: 'bvlc' }).message, engine.params, engine.values);
+    const solver = new Solver(param, engine.params, engine.values);
     const batch = Object.fromEntries(Object.entries(ref.batch).map(([k, v]) => [k, Float32Array.from(v)]));
     const rows = [];
     for (let i = 0; i < ref.iterations.length; i++) {
-      const { loss, grads } = await engine.step(batch);
-      solver.apply(grads);
+      const rate = solver.learningRate();
+      const { loss, grads, updated } = await engine.step(batch, inGraph ? solver.sgdStep(rate, engine.graph.sgd.keys()) : undefined);
+      assert.equal(updated.size, inGraph ? engine.params.filter((p) => p.lrMult !== 0).length : 0);
+      solver.apply(grads, rate, updated);
       let [sum, sumsq] = [0, 0];
       for (const p of engine.params) for (const v of engine.values.get(p)!) [sum, sumsq] = [sum + v, sumsq + v * v];
       rows.push({ loss, sum, sumsq });
@@ -58,11 +64,12 @@ function worst(ours: { loss: number; sum: number; sumsq: number }[], ref: Refere
 
 describe('20 iterations against PyTorch with Caffe update rules', () => {
   for (const net of ['mlp', 'conv']) {
-    // Issue 8's four, then AdaGrad, AdaDelta and SGD with clip_gradients, L1 decay and multistep.
-    for (const solver of ['sgd', 'nesterov', 'adam', 'rmsprop', 'adagrad', 'adadelta', 'sgdclip']) {
+    // Issue 8's four, then AdaGrad, AdaDelta and SGD with clip_gradients, L1 decay and multistep; SGD again with its
+    // update inside the training graph.
+    for (const solver of ['sgd', 'nesterov', 'adam', 'rmsprop', 'adagrad', 'adadelta', 'sgdclip', 'sgd in the graph']) {
       it(`${net} / ${solver}`, async () => {
-        const ref = JSON.parse(readFileSync(fixture('train', `parity_${net}_${solver}.json`), 'utf8')) as Reference;
-        const ours = await train(ref);
+        const ref = JSON.parse(readFileSync(fixture('train', `parity_${net}_${solver.split(' ')[0]}.json`), 'utf8')) as Reference;
+        const ours = await train(ref, solver.endsWith('in the graph'));
         const w = worst(ours, ref);
         assert.ok(w.err <= TOLERANCE, `relative error ${w.err.toExponential(2)}: ${w.what}`);
         // The run learns: the last loss is well below the first (so agreement is not two runs standing still).
