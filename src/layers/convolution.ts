@@ -41,7 +41,7 @@ export const convolution: LayerDef = {
     return sharedWeightGrads(
       ctx,
       g.biasTerm,
-      (dy, i) => convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, ctx.inputs[i], ctx.outputs[i], ctx.train.nchwcBlock),
+      (dy, i) => convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, ctx.inputs[i], ctx.outputs[i], ctx.train),
       (x, dy, i) => convWeightGrad(ctx.g, `${ctx.name}_dW${i}`, x, dy, g, ctx.inputs[i], ctx.outputs[i]),
     );
   },

@@ -100,6 +100,8 @@ export interface TrainHooks {
   random(shape: Shape): string;
   /** ONNX Runtime's NCHWc block size where the graph runs on its CPU provider: convolutions of fed weights ask for that layout (conv-blocked.ts). */
   nchwcBlock?: number;
+  /** The graph runs on ONNX Runtime's CPU provider (which has ops the CUDA provider lacks: Col2Im). */
+  cpu?: boolean;
 }
 
 /** What a layer's gradient sees: its training forward's context plus the gradients flowing back. */

@@ -59,8 +59,9 @@ export class TrainingEngine {
   }
 
   static async create(net: Net, opts: EngineOptions = {}): Promise<TrainingEngine> {
-    const nchwcBlock = (opts.device?.kind ?? 'cpu') === 'cpu' ? await nchwcBlockSize() : undefined;
-    const graph = buildTrainingGraph(net, { ...opts, nchwcBlock });
+    const cpu = (opts.device?.kind ?? 'cpu') === 'cpu';
+    const nchwcBlock = cpu ? await nchwcBlockSize() : undefined;
+    const graph = buildTrainingGraph(net, { ...opts, nchwcBlock, cpu });
     const values = new Map<OwnedParam, Float32Array>();
     for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values, opts.shareValues ?? false));
     const model = encodeModel(graph.g, { name: net.name, producerVersion: 'caffe-tool', doc: `training graph of '${net.name}'` });

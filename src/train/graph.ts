@@ -8,9 +8,12 @@ import type { GradContext, OnnxContext, Shape, TrainHooks } from '../layers/type
 import { count, formatShape } from '../layers/shape.js';
 import type { Net, NetBlob, NetLayer } from '../net/net.js';
 import { OnnxGraph } from '../convert/onnx/graph.js';
-import { DEFAULT_OPSET, layerOnnxContext } from '../convert/to-onnx.js';
+import { layerOnnxContext } from '../convert/to-onnx.js';
 import { netParams, type NetParams, type OwnedParam } from './params.js';
 import type { SgdInGraph } from './solver.js';
+
+/** Opset 18 has Col2Im, the data gradient of small convolutions (conv-grad.ts). */
+export const TRAINING_OPSET = 18;
 
 export interface GraphOptions {
   /**
@@ -28,6 +31,8 @@ export interface GraphOptions {
   opset?: number;
   /** ONNX Runtime's NCHWc block size (runtime/nchwc.ts), for a graph that runs on its CPU provider. */
   nchwcBlock?: number;
+  /** The graph runs on ONNX Runtime's CPU provider (the default). */
+  cpu?: boolean;
   /** 'loss' backward: step the learnable blobs by SGD in the graph instead of outputting their gradients. */
   sgd?: SgdInGraph;
 }
@@ -74,7 +79,7 @@ export interface TrainingGraph {
 
 export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingGraph {
   const seed = opts.backward ?? 'loss';
-  const g = new OnnxGraph(opts.opset ?? DEFAULT_OPSET);
+  const g = new OnnxGraph(opts.opset ?? TRAINING_OPSET);
   const params = netParams(net);
   const names = blobNames(net, g);
   const isSource = (b: NetBlob) => b.producer === -1 || net.layers[b.producer].def.source === true;
@@ -119,6 +124,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
         return name;
       },
       nchwcBlock: opts.nchwcBlock,
+      cpu: opts.cpu ?? true,
     };
     const ctx = layerContext(net, l, g, names, owners, paramInputs, train);
     contexts.set(l, ctx);

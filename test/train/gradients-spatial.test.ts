@@ -47,10 +47,13 @@ async function inputGrad(layer: string, shape: Shape, x: Float32Array, dy: Float
 const conv = (p: string) => `type: "Convolution" bottom: "x" top: "y" convolution_param { ${p} }`;
 const deconv = (p: string) => `type: "Deconvolution" bottom: "x" top: "y" convolution_param { ${p} }`;
 
-/** Run `body`'s cases with the weight gradient by im2col where it fits (the default), then by the other formulations. */
+/**
+ * Run `body`'s cases with the gradients by im2col and Col2Im where they fit (the default), then by the other
+ * formulations (the weight gradient by taps or the swapped Conv, the data gradient by ConvTranspose, as on CUDA).
+ */
 function bothWeightGradFormulations(title: string, body: () => void): void {
-  describe(`${title} (weight gradient by im2col)`, body);
-  describe(`${title} (weight gradient by taps or the swapped Conv)`, () => {
+  describe(`${title} (im2col, Col2Im)`, body);
+  describe(`${title} (taps or the swapped Conv, ConvTranspose)`, () => {
     const limit = im2colLimit.floats;
     before(() => { im2colLimit.floats = 0; });
     after(() => { im2colLimit.floats = limit; });
@@ -88,7 +91,7 @@ bothWeightGradFormulations('gradients: Convolution', () => {
     // The forward and the data gradient (the flipped-kernel convolution).
     assert.equal(graph.g.nodes.filter((n) => n.op === 'Conv' && n.domain === 'com.microsoft.nchwc').length, 2);
   });
-  it('16 -> 32 channels, 3x3 stride 2 with bias (blocked forward, ConvTranspose data gradient)', () => expectAgree(conv('num_output: 32 kernel_size: 3 stride: 2 pad: 1'), { x: [1, 16, 7, 6] }, { maxPerBlob: 80 }));
+  it('16 -> 32 channels, 3x3 stride 2 with bias (blocked forward, Col2Im or ConvTranspose data gradient)', () => expectAgree(conv('num_output: 32 kernel_size: 3 stride: 2 pad: 1'), { x: [1, 16, 7, 6] }, { maxPerBlob: 80 }));
   it('8 channels, 1x1 kernel, stride 1 (x itself is the only tap)', () => expectAgree(conv('num_output: 3 kernel_size: 1'), { x: [2, 8, 3, 4] }, { maxPerBlob: 60 }));
   it('8 channels, 3-D, 1x1x1 kernel stride 2', () => expectAgree(conv('num_output: 2 kernel_size: 1 stride: 2'), { x: [2, 8, 3, 3, 2] }, { maxPerBlob: 60 }));
   it('two bottoms sharing the weights', () => expectAgree('type: "Convolution" bottom: "a" bottom: "b" top: "ya" top: "yb" convolution_param { num_output: 2 kernel_size: 2 }', { a: [1, 2, 3, 3], b: [2, 2, 4, 3] }));
