@@ -38,8 +38,6 @@ export const CUDA_INSTALL_HINT =
 /** A session on an ONNX model (bytes or a file); `externalData`: the buffers its external tensors name (exportOnnx forSession). */
 export async function createSession(
   model: Uint8Array | string, device: Device = { kind: 'cpu' }, externalData?: { path: string; data: Uint8Array }[],
-  /** ONNX Runtime session config entries (onnxruntime_session_options_config_keys.h). */
-  config?: Record<string, string>,
 ): Promise<ort.InferenceSession> {
   if (device.kind === 'cuda' && !cudaProviderInstalled()) {
     throw new CaffeToolError("--device cuda: ONNX Runtime's CUDA provider is not installed", { hint: CUDA_INSTALL_HINT });
@@ -51,7 +49,6 @@ export async function createSession(
     // Warnings only: ONNX Runtime's own notices would mix with the command's output on stderr.
     logSeverityLevel: 3,
     ...(externalData ? { externalData } : {}),
-    ...(config ? { extra: config } : {}),
   };
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);

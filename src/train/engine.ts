@@ -16,13 +16,6 @@ import { buildTrainingGraph, type GraphOptions, type TrainingGraph } from './gra
 import type { OwnedParam } from './params.js';
 import type { SgdResult, SgdStep } from './solver.js';
 
-/**
- * A training graph has many small operators: ONNX Runtime's dynamic block size hands their work to its threads in
- * smaller pieces. On 16 cores LeNet's step took 5.3 ms instead of 6.2 and the SegNet-like one 0.93 s instead of
- * 1.02 (base 1: 5.6 ms and 1.01 s); on 2 cores no change.
- */
-const TRAINING_SESSION_CONFIG = { 'session.dynamic_block_base': '4' };
-
 export interface EngineOptions extends GraphOptions {
   device?: Device;
   /** Seeds the random inputs (Dropout masks). */
@@ -72,7 +65,7 @@ export class TrainingEngine {
     const values = new Map<OwnedParam, Float32Array>();
     for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values, opts.shareValues ?? false));
     const model = encodeModel(graph.g, { name: net.name, producerVersion: 'caffe-tool', doc: `training graph of '${net.name}'` });
-    const session = await createSession(model, opts.device, undefined, TRAINING_SESSION_CONFIG);
+    const session = await createSession(model, opts.device);
     const stepped = new Map([...graph.sgd.keys()].map((p) => [p, { value: new Float32Array(count(p.shape)), history: new Float32Array(count(p.shape)) }]));
     return new TrainingEngine(net, graph, session, values, new Rng(opts.seed ?? 1), stepped);
   }
