@@ -141,7 +141,8 @@ function weightGradByIm2col(g: OnnxGraph, name: string, x: string, dy: string, w
   });
   const dyk = g.node('Reshape', [dy, g.int64([n, groups, m / groups, positions])], { name: `${name}_dy` });
   const product = g.node('MatMul', [dyk, columnsT], { name: `${name}_products` });
-  const summed = g.node('ReduceSum', [product, g.int64([0])], { name: `${name}_batch`, attrs: { keepdims: 0 } });
+  // ONNX Runtime's ReduceSum over an axis of 1 took 7 ms on a 512->512 3x3 product that is already the sum.
+  const summed = n === 1 ? product : g.node('ReduceSum', [product, g.int64([0])], { name: `${name}_batch`, attrs: { keepdims: 0 } });
   return g.node('Reshape', [summed, g.int64([m, c / groups, ...win.kernel])], { name });
 }
 
