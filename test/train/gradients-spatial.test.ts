@@ -65,6 +65,7 @@ bothWeightGradFormulations('gradients: Convolution', () => {
   it('3x3, pad 1', () => expectAgree(conv('num_output: 3 kernel_size: 3 pad: 1'), { x: [2, 2, 5, 5] }));
   it('stride 2 with rows the stride skips (output_padding), no bias', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 bias_term: false'), { x: [2, 3, 6, 7] }));
   it('dilation 2, pad 2, rectangular kernel', () => expectAgree(conv('num_output: 2 kernel_h: 3 kernel_w: 2 pad: 2 dilation: 2'), { x: [1, 2, 6, 5] }));
+  it('dilation 2, no pad (a valid window: the data gradient adds columns back, Col2Im with dilations)', () => expectAgree(conv('num_output: 2 kernel_size: 3 dilation: 2'), { x: [2, 3, 7, 8] }));
   it('groups 2, stride 2, pad 1', () => expectAgree(conv('num_output: 4 kernel_size: 3 stride: 2 pad: 1 group: 2'), { x: [2, 4, 5, 6] }));
   it('1-D', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 pad: 1'), { x: [2, 3, 9] }));
   it('3-D, groups 3', () => expectAgree(conv('num_output: 3 kernel_size: 2 stride: 2 group: 3 pad: 1'), { x: [1, 3, 3, 4, 3] }));
