@@ -76,7 +76,7 @@ async function ours(text: string, iters: number, warmup: number): Promise<number
     // As `caffe-tool train` steps: plain SGD inside the graph, the solver committing the new values.
     const step = async () => {
       const rate = solver.learningRate();
-      const r = await engine.step(batch, solver.sgdStep(rate, engine.graph.sgd.keys()));
+      const r = await engine.step(batch, solver.sgdInputs(rate, engine.graph.sgd.keys()));
       solver.apply(r.grads, rate, r.updated);
     };
     for (let i = 0; i < warmup; i++) await step();

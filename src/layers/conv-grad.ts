@@ -87,7 +87,11 @@ function fullCorrelation(g: OnnxGraph, name: string, dy: string, w: string, win:
   return blockedConv(g, name, dy, flipped, [], attrs, m, c, nchwcBlock, g.unique(`${name}_out`));
 }
 
-/** The im2col formulation's size bound, in floats, for its columns and its per-image products (tests lower it). */
+/**
+ * The size bound, in floats, of the columns that the im2col weight gradient and the Col2Im data gradient make, and
+ * of im2col's per-image products; its one-hot filters (C x taps x taps, stored in the model) get a 16th of it.
+ * Tests set it to 0 to build the other formulations.
+ */
 export const im2colLimit = { floats: 1 << 22 };
 
 /**
@@ -118,7 +122,10 @@ export function convWeightGrad(g: OnnxGraph, name: string, x: string, dy: string
   // Below 8 channels per group the swapped Conv's GEMMs are thin: im2col wins at 8x the bound too (3->64 3x3 at
   // 360x480, batch 4, 2 threads: 30 against 107 ms, with 75 MB of columns).
   const few = c / win.group < 8;
-  if (Math.max(columns, products) <= im2colLimit.floats * (few ? 8 : 1)) return weightGradByIm2col(g, name, x, dy, win, input, output);
+  const filters = c * taps * taps;
+  if (Math.max(columns, products) <= im2colLimit.floats * (few ? 8 : 1) && filters <= im2colLimit.floats / 16) {
+    return weightGradByIm2col(g, name, x, dy, win, input, output);
+  }
   if (few) return weightGradBySwappedConv(g, name, x, dy, win, input, output);
   return count(output.slice(2)) >= 512 ? weightGradByTapConvs(g, name, x, dy, win, input, output) : weightGradBySlices(g, name, x, dy, win, input, output);
 }

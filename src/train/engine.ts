@@ -14,7 +14,7 @@ import { nchwcBlockSize } from '../runtime/nchwc.js';
 import { createSession, type Device } from '../runtime/session.js';
 import { buildTrainingGraph, type GraphOptions, type TrainingGraph } from './graph.js';
 import type { OwnedParam } from './params.js';
-import type { SgdResult, SgdStep } from './solver.js';
+import type { SgdInputs, SgdResult } from './solver.js';
 
 export interface EngineOptions extends GraphOptions {
   device?: Device;
@@ -39,6 +39,8 @@ export interface StepResult {
   exposed: Map<NetBlob, Float32Array>;
   /** In-graph SGD: each stepped blob's new value and history (the engine's buffers, overwritten by the next step). */
   updated: Map<OwnedParam, SgdResult>;
+  /** The statistics the forward updated (BatchNorm's), already in `values` unless the step deferred them. */
+  statistics: Map<OwnedParam, Float32Array>;
 }
 
 export class TrainingEngine {
@@ -83,8 +85,10 @@ export class TrainingEngine {
   /**
    * One forward and backward pass on a batch: every data top by blob name (and, for 'external', gradIn). With the
    * in-graph SGD, `sgd` gives the step's rates and histories; the results come back in `updated`, not yet applied.
+   * The statistics the forward updates go into `values` at once, or, with `deferStatistics`, when the caller
+   * passes them to commitStatistics (after checking the loss).
    */
-  async step(batch: Record<string, Float32Array>, sgd?: SgdStep): Promise<StepResult> {
+  async step(batch: Record<string, Float32Array>, sgd?: SgdInputs, opts: { deferStatistics?: boolean } = {}): Promise<StepResult> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [blob, t] of this.graph.data) feeds[t.name] = tensor(batch[blob], t.shape, `data top '${blob}'`);
     for (const [blob, t] of this.graph.gradIn) feeds[t.name] = tensor(batch[`grad_in:${blob}`], t.shape, `the gradient of '${blob}'`);
@@ -108,7 +112,17 @@ export class TrainingEngine {
     }
     const results = await this.session.run(feeds, fetches);
     const read = (name: string) => results[name].data as Float32Array;
-    for (const [p, name] of this.graph.updates) this.values.get(p)!.set(read(name));
+    for (const [p, v] of this.graph.sgd) {
+      // The binding writes into the preallocated buffers; should one ever hand back a copy, take it from there.
+      const out = this.stepped.get(p)!;
+      for (const [name, buffer] of [[v.value, out.value], [v.historyNext, out.history]] as const) {
+        const got = read(name);
+        if (got.buffer !== buffer.buffer || got.byteOffset !== buffer.byteOffset) buffer.set(got);
+      }
+    }
+    const statistics = new Map<OwnedParam, Float32Array>();
+    for (const [p, name] of this.graph.updates) statistics.set(p, read(name));
+    if (!opts.deferStatistics) this.commitStatistics(statistics);
     const outputs = new Map<string, Float32Array>();
     for (const [blob, t] of this.graph.outputs) outputs.set(blob, read(t.name));
     const grads = new Map<OwnedParam, Float32Array>();
@@ -117,7 +131,12 @@ export class TrainingEngine {
     for (const [blob, name] of this.graph.dataGrads) dataGrads.set(blob, read(name));
     const exposed = new Map<NetBlob, Float32Array>();
     for (const [b, name] of this.graph.exposed) exposed.set(b, read(name));
-    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads, exposed, updated: this.stepped };
+    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads, exposed, updated: this.stepped, statistics };
+  }
+
+  /** Copy a step's deferred statistics into `values`. */
+  commitStatistics(statistics: Map<OwnedParam, Float32Array>): void {
+    for (const [p, v] of statistics) this.values.get(p)!.set(v);
   }
 
   async release(): Promise<void> {

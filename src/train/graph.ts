@@ -180,7 +180,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
     }
     for (const [p, name] of backward.paramGrads()) {
       if (opts.sgd && seed === 'loss') {
-        sgd.set(p, sgdStep(g, p, name, opts.sgd));
+        sgd.set(p, sgdNodes(g, p, name, opts.sgd));
         continue;
       }
       grads.set(p, name);
@@ -205,7 +205,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
 }
 
 /** Caffe's SGD step of blob p (sgd_solver.cpp: Regularize, ComputeUpdateValue, Net::Update) from its gradient `grad`. */
-function sgdStep(g: OnnxGraph, p: OwnedParam, grad: string, spec: SgdInGraph): SgdValues {
+function sgdNodes(g: OnnxGraph, p: OwnedParam, grad: string, spec: SgdInGraph): SgdValues {
   const v: SgdValues = { rate: g.claim(`rate:${p.key}`), history: g.claim(`history:${p.key}`), value: g.claim(`value_next:${p.key}`), historyNext: g.claim(`history_next:${p.key}`) };
   g.inputs.push({ name: v.rate, shape: [] }, { name: v.history, shape: p.shape });
   const decay = spec.decay(p);

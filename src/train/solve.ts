@@ -15,7 +15,7 @@ import { Monitor, watchedBlobs } from './monitor.js';
 import { checkHistory, learnedNetPath, readSolverState, writeSnapshot } from './snapshot.js';
 import { readHdf5SolverState, writeHdf5Snapshot } from './snapshot-hdf5.js';
 import type { NetSource, SolverFile } from './solver-file.js';
-import { Solver, sgdInGraph, type SgdStep } from './solver.js';
+import { Solver, sgdInGraph, type SgdInputs } from './solver.js';
 
 export type SignalEffect = 'stop' | 'snapshot' | 'none';
 
@@ -208,12 +208,18 @@ class Run {
         const sums = new Map<OwnedParam, Float32Array>();
         let outputs = new Map<string, Float32Array>();
         let updated: StepResult['updated'] | undefined;
+        const stepBefore = this.state.currentStep;
         const rate = this.state.learningRate();
         for (let pass = 0; pass < iterSize; pass++) {
           this.engine.reseed(stepSeed(this.seed, iter, pass));
           const batch = await this.trainData.next();
-          const r = await this.engine.step(batch, this.sgdStep(rate));
-          if (!Number.isFinite(r.loss)) await this.diverged(iter, r.loss, batch);
+          const r = await this.engine.step(batch, this.sgdInputs(rate), { deferStatistics: true });
+          if (!Number.isFinite(r.loss)) {
+            // The snapshot keeps the state before this iteration: the lr policy's step too.
+            this.state.currentStep = stepBefore;
+            await this.diverged(iter, r.loss, batch);
+          }
+          this.engine.commitStatistics(r.statistics);
           loss = Math.fround(loss + r.loss);
           outputs = r.outputs;
           updated = r.updated;
@@ -254,7 +260,7 @@ class Run {
       if (display > 0 && this.state.iter % display === 0) {
         // Caffe's last display: one more forward pass for the loss after the last update.
         this.engine.reseed(stepSeed(this.seed, this.state.iter, 0));
-        const r = await this.engine.step(await this.trainData.next(), this.sgdStep(0));
+        const r = await this.engine.step(await this.trainData.next(), this.sgdInputs(0));
         this.smooth(r.loss, this.state.iter - start, averageLoss);
         this.log.info('solver.cpp:310', `Iteration ${this.state.iter}, loss = ${g6(this.smoothed)}`);
       }
@@ -267,8 +273,8 @@ class Run {
   }
 
   /** The in-graph SGD's inputs for a step at `rate`, when the engine has it. */
-  private sgdStep(rate: number): SgdStep | undefined {
-    return this.engine.sgdInGraph ? this.state.sgdStep(rate, this.engine.graph.sgd.keys()) : undefined;
+  private sgdInputs(rate: number): SgdInputs | undefined {
+    return this.engine.sgdInGraph ? this.state.sgdInputs(rate, this.engine.graph.sgd.keys()) : undefined;
   }
 
   private printHealth(iter: number): void {

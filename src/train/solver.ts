@@ -30,12 +30,12 @@ export interface SgdInGraph {
 }
 
 /** One step's inputs of the in-graph SGD: each learnable blob's local rate and its history. */
-export interface SgdStep {
+export interface SgdInputs {
   rates: Map<OwnedParam, number>;
   history: Map<OwnedParam, Float32Array>;
 }
 
-/** A blob's value and history after the in-graph SGD, to be committed by Solver.apply (which swaps the history arrays). */
+/** A blob's value and history after the in-graph SGD, to be committed by Solver.apply. */
 export interface SgdResult {
   value: Float32Array;
   history: Float32Array;
@@ -129,7 +129,7 @@ export class Solver {
   }
 
   /** The in-graph SGD's inputs for the step at `rate` (learningRate() of this iteration). */
-  sgdStep(rate: number, params: Iterable<OwnedParam>): SgdStep {
+  sgdInputs(rate: number, params: Iterable<OwnedParam>): SgdInputs {
     const rates = new Map<OwnedParam, number>();
     const history = new Map<OwnedParam, Float32Array>();
     for (const q of params) {
@@ -141,8 +141,8 @@ export class Solver {
 
   /**
    * ApplyUpdate with the gradients summed over iter_size passes (missing entries: zero, as Caffe's cleared diffs),
-   * then ++iter. `updated`: the blobs the graph's SGD has already stepped, whose new value and history are copied
-   * in. Returns the learning rate used.
+   * then ++iter. `updated`: the blobs the graph's SGD has already stepped: the new value is copied in, the history
+   * arrays are exchanged (the engine writes the next step into ours). Returns the learning rate used.
    */
   apply(grads: Map<OwnedParam, Float32Array>, rate = this.learningRate(), updated?: Map<OwnedParam, SgdResult>): number {
     const given = this.params.map((q) => {

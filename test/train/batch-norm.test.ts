@@ -102,6 +102,13 @@ layer { name: "loss" type: "EuclideanLoss" bottom: "x" bottom: "label" top: "los
       closeTo(engine.values.get(param('bn/0'))!, f.after.mean, 1e-6, 'mean');
       closeTo(engine.values.get(param('bn/1'))!, f.after.variance, 1e-6, 'variance');
       closeTo(engine.values.get(param('bn/2'))!, f.after.scale_factor, 1e-6, 'scale factor');
+      // Deferred (the training loop checks the loss first): the blobs keep their values until committed.
+      const before = Float32Array.from(engine.values.get(param('bn/0'))!);
+      const r = await engine.step({ x: Float32Array.from(f.x), label: Float32Array.from(f.label) }, undefined, { deferStatistics: true });
+      assert.deepEqual(engine.values.get(param('bn/0')), before);
+      assert.notDeepEqual(r.statistics.get(param('bn/0')), before);
+      engine.commitStatistics(r.statistics);
+      assert.deepEqual(engine.values.get(param('bn/0')), r.statistics.get(param('bn/0')));
     } finally {
       await engine.release();
     }

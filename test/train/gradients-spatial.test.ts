@@ -47,21 +47,37 @@ async function inputGrad(layer: string, shape: Shape, x: Float32Array, dy: Float
 const conv = (p: string) => `type: "Convolution" bottom: "x" top: "y" convolution_param { ${p} }`;
 const deconv = (p: string) => `type: "Deconvolution" bottom: "x" top: "y" convolution_param { ${p} }`;
 
+/** The op types and node names of the training graph of one layer on input `x` (every gradient asked for). */
+function trainingNodes(layer: string, x: Shape): { ops: string[]; names: string[] } {
+  const text = `input: "x" input_shape { ${x.map((d) => `dim: ${d}`).join(' ')} }\nlayer { name: "under_test" ${layer} }\n`;
+  const graph = buildTrainingGraph(buildNet(parseCaffeText(text, { kinds: ['net'] }).message, { phase: 'TRAIN' }), { backward: 'external', inputGrads: ['x'] });
+  return { ops: graph.g.nodes.map((n) => n.op), names: graph.g.nodes.map((n) => n.name) };
+}
+
 /**
  * Run `body`'s cases with the gradients by im2col and Col2Im where they fit (the default), then by the other
  * formulations (the weight gradient by taps or the swapped Conv, the data gradient by ConvTranspose, as on CUDA).
  */
-function bothWeightGradFormulations(title: string, body: () => void): void {
-  describe(`${title} (im2col, Col2Im)`, body);
-  describe(`${title} (taps or the swapped Conv, ConvTranspose)`, () => {
-    const limit = im2colLimit.floats;
-    before(() => { im2colLimit.floats = 0; });
-    after(() => { im2colLimit.floats = limit; });
-    body();
-  });
+function bothGradFormulations(title: string, body: () => void): void {
+  for (const byColumns of [true, false]) {
+    describe(`${title} (${byColumns ? 'im2col, Col2Im' : 'taps or the swapped Conv, ConvTranspose'})`, () => {
+      if (!byColumns) {
+        const limit = im2colLimit.floats;
+        before(() => { im2colLimit.floats = 0; });
+        after(() => { im2colLimit.floats = limit; });
+      }
+      it('builds the formulation it is named after', () => {
+        const { ops, names } = trainingNodes(conv('num_output: 3 kernel_size: 3 stride: 2'), [2, 8, 7, 6]);
+        assert.equal(ops.includes('Col2Im'), byColumns);
+        assert.equal(ops.includes('ConvTranspose'), !byColumns);
+        assert.equal(names.some((n) => n.endsWith('_dW0_columns')), byColumns);
+      });
+      body();
+    });
+  }
 }
 
-bothWeightGradFormulations('gradients: Convolution', () => {
+bothGradFormulations('gradients: Convolution', () => {
   it('3x3, pad 1', () => expectAgree(conv('num_output: 3 kernel_size: 3 pad: 1'), { x: [2, 2, 5, 5] }));
   it('stride 2 with rows the stride skips (output_padding), no bias', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 bias_term: false'), { x: [2, 3, 6, 7] }));
   it('dilation 2, pad 2, rectangular kernel', () => expectAgree(conv('num_output: 2 kernel_h: 3 kernel_w: 2 pad: 2 dilation: 2'), { x: [1, 2, 6, 5] }));
@@ -73,9 +89,9 @@ bothWeightGradFormulations('gradients: Convolution', () => {
   // the swapped Conv: by slices of x on small planes, by depthwise Convs from 512 output positions per image on.
   it('8 channels: stride 2, pad 1, dilation 2', () => expectAgree(conv('num_output: 3 kernel_size: 3 stride: 2 pad: 1 dilation: 2'), { x: [2, 8, 7, 6] }, { maxPerBlob: 60 }));
   it('16 channels in groups 2, rectangular stride', () => expectAgree(conv('num_output: 4 kernel_size: 2 stride_h: 2 stride_w: 1 group: 2'), { x: [2, 16, 5, 4] }, { maxPerBlob: 60 }));
-  it('8 channels, 24x24 out (taps by depthwise Conv), pad 1', () => expectAgree(conv('num_output: 3 kernel_size: 3 pad: 1'), { x: [1, 8, 24, 24] }, { maxPerBlob: 60 }));
-  it('8 channels, 24x23 out (taps by depthwise Conv), stride 2, pad 1, dilation 2', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 pad: 1 dilation: 2'), { x: [1, 8, 50, 48] }, { maxPerBlob: 60 }));
-  it('16 channels in groups 2, 24x23 out (taps by depthwise Conv), rectangular stride', () => expectAgree(conv('num_output: 4 kernel_size: 2 stride_h: 2 stride_w: 1 group: 2'), { x: [1, 16, 48, 24] }, { maxPerBlob: 60 }));
+  it('8 channels, 24x24 out (without im2col: taps by depthwise Conv), pad 1', () => expectAgree(conv('num_output: 3 kernel_size: 3 pad: 1'), { x: [1, 8, 24, 24] }, { maxPerBlob: 60 }));
+  it('8 channels, 24x23 out (without im2col: taps by depthwise Conv), stride 2, pad 1, dilation 2', () => expectAgree(conv('num_output: 2 kernel_size: 3 stride: 2 pad: 1 dilation: 2'), { x: [1, 8, 50, 48] }, { maxPerBlob: 60 }));
+  it('16 channels in groups 2, 24x23 out (without im2col: taps by depthwise Conv), rectangular stride', () => expectAgree(conv('num_output: 4 kernel_size: 2 stride_h: 2 stride_w: 1 group: 2'), { x: [1, 16, 48, 24] }, { maxPerBlob: 60 }));
   it('8 channels, 1x1 kernel, stride 1, 24x24 (x itself is the only tap)', () => expectAgree(conv('num_output: 3 kernel_size: 1'), { x: [1, 8, 24, 24] }, { maxPerBlob: 60 }));
   // 16 channels in and out: on a CPU with ONNX Runtime's NCHWc layout (block 8 or 16) the forward and the data
   // gradient run as blocked convolutions with the filter reordered in the graph.
@@ -98,14 +114,14 @@ bothWeightGradFormulations('gradients: Convolution', () => {
   it('two bottoms sharing the weights', () => expectAgree('type: "Convolution" bottom: "a" bottom: "b" top: "ya" top: "yb" convolution_param { num_output: 2 kernel_size: 2 }', { a: [1, 2, 3, 3], b: [2, 2, 4, 3] }));
 });
 
-bothWeightGradFormulations('gradients: Deconvolution', () => {
+bothGradFormulations('gradients: Deconvolution', () => {
   it('stride 2, pad 1', () => expectAgree(deconv('num_output: 3 kernel_size: 4 stride: 2 pad: 1'), { x: [2, 2, 3, 3] }));
   it('groups 2, dilation 2, no bias', () => expectAgree(deconv('num_output: 4 kernel_size: 3 dilation: 2 group: 2 bias_term: false'), { x: [1, 4, 3, 4] }));
-  it('8 outputs (the weight gradient by taps), stride 2', () => expectAgree(deconv('num_output: 8 kernel_size: 3 stride: 2 pad: 1'), { x: [2, 3, 3, 4] }, { maxPerBlob: 60 }));
+  it('8 outputs (without im2col: the weight gradient by taps), stride 2', () => expectAgree(deconv('num_output: 8 kernel_size: 3 stride: 2 pad: 1'), { x: [2, 3, 3, 4] }, { maxPerBlob: 60 }));
   it('stride 3, rectangular', () => expectAgree(deconv('num_output: 2 kernel_h: 3 kernel_w: 2 stride: 3'), { x: [2, 2, 2, 3] }));
 });
 
-bothWeightGradFormulations('gradients: ConvolutionDepthwise', () => {
+bothGradFormulations('gradients: ConvolutionDepthwise', () => {
   it('3x3, stride 2, pad 1', () => expectAgree('type: "ConvolutionDepthwise" bottom: "x" top: "y" convolution_param { num_output: 3 kernel_size: 3 stride: 2 pad: 1 }', { x: [2, 3, 5, 6] }));
 });
 

@@ -6,7 +6,7 @@ import { CaffeToolError } from '../../src/errors.js';
 import { parseCaffeText } from '../../src/io/files.js';
 import type { NetLayer } from '../../src/net/net.js';
 import type { OwnedParam } from '../../src/train/params.js';
-import { Solver } from '../../src/train/solver.js';
+import { Solver, sgdInGraph } from '../../src/train/solver.js';
 
 function param(key: string, n: number, lrMult = 1, decayMult = 1): OwnedParam {
   return { key, layer: { name: key } as NetLayer, index: 0, role: 'weight', shape: [n], lrMult, decayMult };
@@ -158,6 +158,40 @@ describe('solver: update rules', () => {
     s.apply(new Map([[ps[0], Float32Array.from([2])]]));
     close(w[0], [0.5]);
     close(w[1], [5]);
+  });
+});
+
+describe('solver: the SGD the training graph runs', () => {
+  const spec = (text: string) => sgdInGraph(parseCaffeText(text, { kinds: ['solver'], dialect: 'bvlc' }).message);
+  it('plain SGD with L2 or no decay: momentum and each blob\'s decay (weight_decay x decay_mult, in float)', () => {
+    const s = spec('base_lr: 0.1 momentum: 0.9 weight_decay: 0.0005 lr_policy: "fixed"');
+    assert.ok(s);
+    assert.equal(s.momentum, Math.fround(0.9));
+    assert.equal(s.decay(param('a', 1, 1, 2)), Math.fround(Math.fround(0.0005) * 2));
+    assert.equal(s.decay(param('b', 1, 1, 0)), 0);
+    assert.ok(spec('base_lr: 0.1 lr_policy: "step" gamma: 0.1 stepsize: 10 regularization_type: "L1"'), 'L1 without weight_decay has nothing to apply');
+  });
+  it('stays beside the graph for the other solvers, clip_gradients, iter_size above 1 and L1 decay', () => {
+    for (const extra of ['type: "Nesterov"', 'type: "Adam"', 'clip_gradients: 0', 'iter_size: 2', 'weight_decay: 0.001 regularization_type: "L1"', 'solver_type: NESTEROV']) {
+      assert.equal(spec(`base_lr: 0.1 momentum: 0.9 lr_policy: "fixed" ${extra}`), undefined, extra);
+    }
+  });
+  it('its inputs: each blob\'s local rate f(rate x lr_mult) and the solver\'s history array', () => {
+    const { s, ps } = solver('base_lr: 0.1 momentum: 0.9 lr_policy: "fixed"', [[1], [2]], [[1, 1], [0.3, 1]]);
+    const inputs = s.sgdInputs(0.1, ps);
+    assert.deepEqual([...inputs.rates.values()], [Math.fround(0.1), Math.fround(0.1 * Math.fround(0.3))]);
+    assert.equal(inputs.history.get(ps[1]), s.history[1]);
+  });
+  it('apply() copies a stepped value in and takes the engine\'s history array, giving it the old one', () => {
+    const { s, ps, w } = solver('base_lr: 0.1 momentum: 0.9 lr_policy: "fixed"', [[1, 2]]);
+    const stepped = { value: Float32Array.of(0.5, 1.5), history: Float32Array.of(0.5, 0.5) };
+    const oldHistory = s.history[0];
+    const newHistory = stepped.history;
+    s.apply(new Map(), 0.1, new Map([[ps[0], stepped]]));
+    assert.deepEqual([...w[0]], [0.5, 1.5]);
+    assert.equal(s.history[0], newHistory);
+    assert.equal(stepped.history, oldHistory);
+    assert.equal(s.iter, 1);
   });
 });
 

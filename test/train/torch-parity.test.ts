@@ -35,7 +35,7 @@ async function train(ref: Reference, inGraph = false): Promise<{ loss: number; s
     const rows = [];
     for (let i = 0; i < ref.iterations.length; i++) {
       const rate = solver.learningRate();
-      const { loss, grads, updated } = await engine.step(batch, inGraph ? solver.sgdStep(rate, engine.graph.sgd.keys()) : undefined);
+      const { loss, grads, updated } = await engine.step(batch, inGraph ? solver.sgdInputs(rate, engine.graph.sgd.keys()) : undefined);
       assert.equal(updated.size, inGraph ? engine.params.filter((p) => p.lrMult !== 0).length : 0);
       solver.apply(grads, rate, updated);
       let [sum, sumsq] = [0, 0];
