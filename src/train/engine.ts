@@ -37,7 +37,7 @@ export interface StepResult {
   dataGrads: Map<string, Float32Array>;
   /** exposeAll / expose: the exposed blob versions. */
   exposed: Map<NetBlob, Float32Array>;
-  /** In-graph SGD: each stepped blob's new value and history (the engine's buffers, overwritten by the next step). */
+  /** In-graph SGD: each stepped blob's new value and history (fresh arrays, for Solver.apply to commit). */
   updated: Map<OwnedParam, SgdResult>;
   /** The statistics the forward updated (BatchNorm's), already in `values` unless the step deferred them. */
   statistics: Map<OwnedParam, Float32Array>;
@@ -51,8 +51,6 @@ export class TrainingEngine {
     /** The current value of every owned blob, updated in place by the solver and by statistics updates. */
     readonly values: Map<OwnedParam, Float32Array>,
     private rng: Rng,
-    /** Where ONNX Runtime writes the in-graph SGD's results (preallocated outputs: no copy out of the session). */
-    private readonly stepped: Map<OwnedParam, SgdResult>,
   ) {}
 
   /** Restart the random inputs' sequence (the gradient checker needs the same Dropout mask twice). */
@@ -68,8 +66,7 @@ export class TrainingEngine {
     for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values, opts.shareValues ?? false));
     const model = encodeModel(graph.g, { name: net.name, producerVersion: 'caffe-tool', doc: `training graph of '${net.name}'` });
     const session = await createSession(model, opts.device);
-    const stepped = new Map([...graph.sgd.keys()].map((p) => [p, { value: new Float32Array(count(p.shape)), history: new Float32Array(count(p.shape)) }]));
-    return new TrainingEngine(net, graph, session, values, new Rng(opts.seed ?? 1), stepped);
+    return new TrainingEngine(net, graph, session, values, new Rng(opts.seed ?? 1));
   }
 
   /** The learnable blobs in Caffe's order (owners only). */
@@ -98,28 +95,17 @@ export class TrainingEngine {
       for (let i = 0; i < data.length; i++) data[i] = this.rng.uniform();
       feeds[r.name] = new ort.Tensor('float32', data, r.shape);
     }
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const name of this.session.outputNames) fetches[name] = null;
     for (const [p, v] of this.graph.sgd) {
       const rate = sgd?.rates.get(p);
       const history = sgd?.history.get(p);
       if (rate === undefined || !history) throw new CaffeToolError(`the in-graph SGD step has no rate or history for ${p.key}`);
       feeds[v.rate] = new ort.Tensor('float32', Float32Array.of(rate), []);
       feeds[v.history] = new ort.Tensor('float32', history, p.shape);
-      const out = this.stepped.get(p)!;
-      fetches[v.value] = new ort.Tensor('float32', out.value, p.shape);
-      fetches[v.historyNext] = new ort.Tensor('float32', out.history, p.shape);
     }
-    const results = await this.session.run(feeds, fetches);
+    const results = await this.session.run(feeds);
     const read = (name: string) => results[name].data as Float32Array;
-    for (const [p, v] of this.graph.sgd) {
-      // The binding writes into the preallocated buffers; should one ever hand back a copy, take it from there.
-      const out = this.stepped.get(p)!;
-      for (const [name, buffer] of [[v.value, out.value], [v.historyNext, out.history]] as const) {
-        const got = read(name);
-        if (got.buffer !== buffer.buffer || got.byteOffset !== buffer.byteOffset) buffer.set(got);
-      }
-    }
+    const updated = new Map<OwnedParam, SgdResult>();
+    for (const [p, v] of this.graph.sgd) updated.set(p, { value: read(v.value), history: read(v.historyNext) });
     const statistics = new Map<OwnedParam, Float32Array>();
     for (const [p, name] of this.graph.updates) statistics.set(p, read(name));
     if (!opts.deferStatistics) this.commitStatistics(statistics);
@@ -131,7 +117,7 @@ export class TrainingEngine {
     for (const [blob, name] of this.graph.dataGrads) dataGrads.set(blob, read(name));
     const exposed = new Map<NetBlob, Float32Array>();
     for (const [b, name] of this.graph.exposed) exposed.set(b, read(name));
-    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads, exposed, updated: this.stepped, statistics };
+    return { loss: this.graph.loss ? read(this.graph.loss)[0] : NaN, outputs, grads, dataGrads, exposed, updated, statistics };
   }
 
   /** Copy a step's deferred statistics into `values`. */

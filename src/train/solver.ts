@@ -141,8 +141,8 @@ export class Solver {
 
   /**
    * ApplyUpdate with the gradients summed over iter_size passes (missing entries: zero, as Caffe's cleared diffs),
-   * then ++iter. `updated`: the blobs the graph's SGD has already stepped: the new value is copied in, the history
-   * arrays are exchanged (the engine writes the next step into ours). Returns the learning rate used.
+   * then ++iter. `updated`: the blobs the graph's SGD has already stepped: the new value is copied in (the value
+   * arrays are shared with the test nets), the new history array taken. Returns the learning rate used.
    */
   apply(grads: Map<OwnedParam, Float32Array>, rate = this.learningRate(), updated?: Map<OwnedParam, SgdResult>): number {
     const given = this.params.map((q) => {
@@ -158,8 +158,7 @@ export class Solver {
       const done = updated?.get(q);
       if (done) {
         data.set(done.value);
-        // The history is the solver's alone: take the engine's array and give it ours to write the next step into.
-        [this.history[i], done.history] = [done.history, this.history[i]];
+        this.history[i] = done.history;
         return;
       }
       const decay = f(f(this.p.num('weight_decay')) * f(q.decayMult));
