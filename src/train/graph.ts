@@ -33,7 +33,7 @@ export interface GraphOptions {
   nchwcBlock?: number;
   /** The graph runs on ONNX Runtime's CPU provider (the default). */
   cpu?: boolean;
-  /** 'loss' backward: step the learnable blobs by SGD in the graph instead of outputting their gradients. */
+  /** 'loss' backward: step the learnable blobs (of sgd.minValues values or more) by SGD in the graph instead of outputting their gradients. */
   sgd?: SgdInGraph;
 }
 
@@ -60,7 +60,7 @@ export interface TrainingGraph {
   paramInputs: Map<OwnedParam, string>;
   /** Gradient outputs of the blobs that learn (lr_mult not 0), summed over every layer sharing them. */
   grads: Map<OwnedParam, string>;
-  /** With opts.sgd: the blobs that learn, stepped in the graph (they have no gradient output). */
+  /** With opts.sgd: the blobs stepped in the graph (they have no gradient output). */
   sgd: Map<OwnedParam, SgdValues>;
   /** New values of blobs that a layer's forward sets (BatchNorm statistics). */
   updates: Map<OwnedParam, string>;
@@ -179,7 +179,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
       if (!l.def.source) backward.layer(l, contexts.get(l)!, saved.get(l)!);
     }
     for (const [p, name] of backward.paramGrads()) {
-      if (opts.sgd && seed === 'loss') {
+      if (opts.sgd && seed === 'loss' && count(p.shape) >= opts.sgd.minValues) {
         sgd.set(p, sgdNodes(g, p, name, opts.sgd));
         continue;
       }

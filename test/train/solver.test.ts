@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CaffeToolError } from '../../src/errors.js';
 import { parseCaffeText } from '../../src/io/files.js';
-import type { NetLayer } from '../../src/net/net.js';
+import { buildNet, type NetLayer } from '../../src/net/net.js';
+import { buildTrainingGraph } from '../../src/train/graph.js';
 import type { OwnedParam } from '../../src/train/params.js';
 import { Solver, sgdInGraph } from '../../src/train/solver.js';
 
@@ -175,6 +176,15 @@ describe('solver: the SGD the training graph runs', () => {
     for (const extra of ['type: "Nesterov"', 'type: "Adam"', 'clip_gradients: 0', 'iter_size: 2', 'weight_decay: 0.001 regularization_type: "L1"', 'solver_type: NESTEROV']) {
       assert.equal(spec(`base_lr: 0.1 momentum: 0.9 lr_policy: "fixed" ${extra}`), undefined, extra);
     }
+  });
+  it('steps the large blobs in the graph, the small ones (biases) beside it', () => {
+    const text = `input: "x" input_shape { dim: 2 dim: 300 }\ninput: "t" input_shape { dim: 2 dim: 100 }
+layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { num_output: 100 weight_filler { type: "xavier" } } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "loss" }\n`;
+    const net = buildNet(parseCaffeText(text, { kinds: ['net'] }).message, { phase: 'TRAIN' });
+    const graph = buildTrainingGraph(net, { sgd: spec('base_lr: 0.1 momentum: 0.9 lr_policy: "fixed"') });
+    assert.deepEqual([...graph.sgd.keys()].map((p) => p.key), ['ip/0'], 'the 30000 weights');
+    assert.deepEqual([...graph.grads.keys()].map((p) => p.key), ['ip/1'], 'the 100 biases');
   });
   it('its inputs: each blob\'s local rate f(rate x lr_mult) and the solver\'s history array', () => {
     const { s, ps } = solver('base_lr: 0.1 momentum: 0.9 lr_policy: "fixed"', [[1], [2]], [[1, 1], [0.3, 1]]);

@@ -26,7 +26,8 @@ async function train(ref: Reference, inGraph = false): Promise<{ loss: number; s
   const net = buildNet(parseCaffeText(ref.net, { kinds: ['net'], dialect: 'bvlc' }).message, { dialect: 'bvlc', phase: 'TRAIN' });
   const values = new Map(Object.entries(ref.weights).map(([k, v]) => [k, Float32Array.from(v)]));
   const param = parseCaffeText(ref.solver, { kinds: ['solver'], dialect: 'bvlc' }).message;
-  const sgd = inGraph ? sgdInGraph(param) : undefined;
+  // Every blob of these small nets in the graph (by default biases and other small blobs stay beside it).
+  const sgd = inGraph ? sgdInGraph(param, 'bvlc', 0) : undefined;
   if (inGraph) assert.ok(sgd, 'the solver allows the in-graph SGD');
   const engine = await TrainingEngine.create(net, { values, sgd });
   try {
