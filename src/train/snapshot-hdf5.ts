@@ -50,9 +50,10 @@ export async function writeHdf5Snapshot(
     }
   });
   await writeAtomicHdf5(statePath, (f) => {
-    f.create_dataset({ name: 'iter', data: new Int32Array([iter]), shape: [] });
+    // hdf5_save_int writes a one-element array (H5LTmake_dataset_int of rank 1), not a scalar.
+    f.create_dataset({ name: 'iter', data: new Int32Array([iter]), shape: [1] });
     f.create_dataset({ name: 'learned_net', ...stringData(model) });
-    f.create_dataset({ name: 'current_step', data: new Int32Array([state.currentStep]), shape: [] });
+    f.create_dataset({ name: 'current_step', data: new Int32Array([state.currentStep]), shape: [1] });
     const history = f.create_group('history');
     state.history.forEach((h, i) => history.create_dataset({ name: String(i), data: h, shape: [...state.historyShapes[i]] }));
   });
@@ -74,7 +75,7 @@ export async function readHdf5SolverState(path: string): Promise<SolverStateData
         if (fallback !== undefined) return fallback;
         throw new CaffeToolError(`the solver state has no '${name}'`, { where: { file: path } });
       }
-      return Number(d.value);
+      return Number(ArrayBuffer.isView(d.value) ? (d.value as Int32Array)[0] : d.value);
     };
     const learned = f.get('learned_net') as { value: unknown } | null;
     const history: Float32Array[] = [];

@@ -2,6 +2,7 @@
 // iter_size forward-backward passes, the smoothed loss over average_loss, the display lines, ApplyUpdate,
 // snapshots every `snapshot` iterations and after training, and the signal actions (SIGINT stops after a
 // snapshot, SIGHUP snapshots and goes on). Data comes from the nets' own data layers (src/train/data).
+import { rmSync, writeFileSync } from 'node:fs';
 import { CaffeToolError } from '../errors.js';
 import type { Net } from '../net/net.js';
 import { buildNet } from '../net/net.js';
@@ -85,6 +86,25 @@ async function merge(sources: BatchSource[]): Promise<Batch> {
   return Object.assign({}, ...(await Promise.all(sources.map((s) => s.next()))));
 }
 
+/**
+ * Solver::CheckSnapshotWritePermissions: write and remove PREFIX_iter_N.tempfile before training, so a run that
+ * cannot save stops now rather than at its first snapshot. Caffe checks where `snapshot` is set; this also checks
+ * where only snapshot_after_train will write.
+ */
+function checkSnapshotWritable(solver: SolverFile, iter: number): void {
+  const p = solver.params;
+  if (!p.num('snapshot') && !p.bool('snapshot_after_train')) return;
+  const probe = `${solver.snapshotPrefix}_iter_${iter}.tempfile`;
+  try {
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (e) {
+    throw new CaffeToolError(`Cannot write to snapshot prefix '${solver.snapshotPrefix}'.  Make sure that the directory exists and is writeable.`, {
+      where: { file: solver.path }, hint: `${(e as Error).message}; set snapshot_prefix to a folder you can write`, cause: e,
+    });
+  }
+}
+
 /** The random inputs of pass `pass` of iteration `iter`: the same whether the run was resumed or not. */
 const stepSeed = (seed: number, iter: number, pass: number) => (Math.imul(seed, 0x9e3779b1) ^ Math.imul(iter + 1, 0x85ebca6b) ^ pass) >>> 0;
 
@@ -95,6 +115,8 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
   const seed = given >= 0 ? given : (Date.now() & 0x7fffffff);
   if (given < 0) log.info('solver.cpp:48', `random_seed is not set: using ${seed} (set random_seed to repeat this run)`);
 
+  // Solver::Init's CHECK (its message says non-negative; the check is >= 1).
+  if (p.num('average_loss') < 1) throw new CaffeToolError('average_loss should be non-negative.', { where: { file: solver.path }, hint: `average_loss is ${p.num('average_loss')}: give 1 or more (the number of losses the displayed loss averages)` });
   const testIter = (solver.message.test_iter as number[] | undefined) ?? [];
   const testInterval = p.num('test_interval');
   const testInit = p.bool('test_initialization');
@@ -146,6 +168,7 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
       state.iter = resumed.iter;
       state.currentStep = resumed.currentStep;
     }
+    checkSnapshotWritable(solver, state.iter);
 
     // Test nets share the train net's blobs by layer name (ShareTrainedLayersWith); their own layers get fillers.
     const shared = new Map<string, Float32Array>();
@@ -174,6 +197,8 @@ class Run {
   private smoothed = 0;
   private readonly snapshots: string[] = [];
   private requested: 'stop' | 'snapshot' | undefined;
+  /** A stop was requested during a test (Caffe's requested_early_exit_). */
+  private stopped = false;
   private lastTests: Record<string, number | number[]>[] = [];
 
   constructor(
@@ -191,7 +216,7 @@ class Run {
     const display = p.num('display');
     const snapshotEvery = p.num('snapshot');
     const iterSize = Math.max(1, p.num('iter_size'));
-    const averageLoss = Math.max(1, p.num('average_loss'));
+    const averageLoss = p.num('average_loss');
     const start = this.state.iter;
     const off = this.signals();
     this.log.info('solver.cpp:326', `Solving ${this.engine.net.name || '(unnamed net)'}`);
@@ -203,6 +228,8 @@ class Run {
       while (this.state.iter < maxIter) {
         const iter = this.state.iter;
         if (testsDue(iter)) await this.testAll();
+        // Stopped during the test: Step breaks out before training this iteration.
+        if (this.stopped) return await this.stopEarly(snapshotEvery);
         const displayNow = display > 0 && iter % display === 0;
         let loss = 0;
         const sums = new Map<OwnedParam, Float32Array>();
@@ -241,20 +268,20 @@ class Run {
           timer = Date.now();
           lastIter = iter;
         }
+        // Caffe computes the rate in ApplyUpdate: its multistep line comes here, after the display lines.
+        if (this.state.stepMoved) this.log.info('sgd_solver.cpp:46', `MultiStep Status: Iteration ${iter}, step = ${this.state.currentStep}`);
         this.state.apply(sums, rate, updated);
+        if (displayNow) this.log.info('sgd_solver.cpp:105', `Iteration ${iter}, lr = ${g6(rate)}`);
+        const clip = this.state.clipped;
+        if (clip) this.log.info('sgd_solver.cpp:92', `Gradient clipping: scaling down gradients (L2 norm ${g6(clip.norm)} > ${g6(clip.clip)}) by scale factor ${g6(clip.scale)}`);
         if (displayNow) {
-          this.log.info('sgd_solver.cpp:105', `Iteration ${iter}, lr = ${g6(rate)}`);
           if (this.monitor) this.printHealth(iter);
           this.log.event({ phase: 'train', iter, seconds: this.log.seconds(), loss: this.smoothed, lr: rate, outputs: values(outputs) });
         }
         this.log.progress(this.state.iter, maxIter, this.smoothed, (this.state.iter - lastIter) / Math.max(1e-3, (Date.now() - timer) / 1000));
         const request = this.takeRequest();
         if ((snapshotEvery && this.state.iter % snapshotEvery === 0) || request === 'snapshot') await this.snapshot();
-        if (request === 'stop') {
-          if (p.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) await this.snapshot();
-          this.log.info('solver.cpp:307', 'Optimization stopped early.');
-          return this.result(true);
-        }
+        if (request === 'stop') return await this.stopEarly(snapshotEvery);
       }
       if (p.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) await this.snapshot();
       if (display > 0 && this.state.iter % display === 0) {
@@ -270,6 +297,13 @@ class Run {
     } finally {
       off();
     }
+  }
+
+  /** Solve after a stop request: the snapshot after training unless this iteration has one, then the early end. */
+  private async stopEarly(snapshotEvery: number): Promise<TrainResult> {
+    if (this.solver.params.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) await this.snapshot();
+    this.log.info('solver.cpp:307', 'Optimization stopped early.');
+    return this.result(true);
   }
 
   /** The in-graph SGD's inputs for a step at `rate`, when the engine has it. */
@@ -313,6 +347,14 @@ class Run {
       const sums = new Map<string, Float32Array>();
       let loss = 0;
       for (let i = 0; i < this.testIter[k]; i++) {
+        // Solver::Test takes requests between its iterations: a snapshot at once, a stop ends the test and the run.
+        const request = this.takeRequest();
+        if (request === 'snapshot') await this.snapshot();
+        if (request === 'stop') this.stopped = true;
+        if (this.stopped) {
+          this.log.info('solver.cpp:365', 'Test interrupted.');
+          return;
+        }
         const r = await e.step(await this.testData[k].next());
         // Net::Forward's loss: loss_weight x each loss top's values (a test engine has no backward to sum them).
         for (const [name, t] of e.graph.outputs) if (t.lossWeight) for (const v of r.outputs.get(name) ?? []) loss = Math.fround(loss + t.lossWeight * v);
@@ -349,7 +391,7 @@ class Run {
     const args = [this.solver.snapshotPrefix, this.state.iter, this.engine.net, this.engine.values, this.engine.graph.params.byLayer, this.state] as const;
     const written = hdf5 ? await writeHdf5Snapshot(...args) : writeSnapshot(...args);
     const kind = hdf5 ? 'HDF5' : 'binary proto';
-    this.log.info(hdf5 ? 'sgd_solver.cpp:281' : 'sgd_solver.cpp:273', `Snapshotting to ${kind} file ${written.model}`);
+    this.log.info(hdf5 ? 'solver.cpp:476' : 'solver.cpp:464', `Snapshotting to ${kind} file ${written.model}`);
     this.log.info(hdf5 ? 'sgd_solver.cpp:298' : 'sgd_solver.cpp:290', `Snapshotting solver state to ${kind} file ${written.state}`);
     this.snapshots.push(written.model, written.state);
   }

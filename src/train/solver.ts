@@ -63,6 +63,10 @@ export class Solver {
   readonly kind: SolverKind;
   /** The iteration about to be applied (Caffe's iter_): 0 before the first update. */
   iter = 0;
+  /** Whether the last learningRate() moved the multistep policy on a step (Caffe logs "MultiStep Status"). */
+  stepMoved = false;
+  /** ClipGradients of the last apply(): the gradients' L2 norm and the factor, where it scaled them down. */
+  clipped: { norm: number; clip: number; scale: number } | undefined;
   /** Caffe's current_step_ (step and multistep policies); kept in the .solverstate. */
   currentStep = 0;
   /**
@@ -112,6 +116,7 @@ export class Solver {
     const baseLr = f(p.num('base_lr'));
     const gamma = f(p.num('gamma'));
     const iter = this.iter;
+    this.stepMoved = false;
     switch (policy) {
       case 'fixed':
         return baseLr;
@@ -125,7 +130,10 @@ export class Solver {
       case 'multistep': {
         // Caffe moves at most one step per call, even when iter is already past several step values.
         const values = p.list('stepvalue');
-        if (this.currentStep < values.length && iter >= values[this.currentStep]) this.currentStep++;
+        if (this.currentStep < values.length && iter >= values[this.currentStep]) {
+          this.currentStep++;
+          this.stepMoved = true;
+        }
         return f(baseLr * Math.pow(gamma, this.currentStep));
       }
       case 'poly':
@@ -186,14 +194,17 @@ export class Solver {
     return rate;
   }
 
-  /** ClipGradients: the factor clip_gradients / global L2 norm when the norm is above it, else 1. */
+  /** ClipGradients: the factor clip_gradients / global L2 norm when the norm is above it (kept in `clipped`), else 1. */
   private clipScale(grads: (Float32Array | undefined)[]): number {
+    this.clipped = undefined;
     const clip = f(this.p.num('clip_gradients'));
     if (clip < 0) return 1;
     let sumsq = 0;
     for (const g of grads) if (g) for (let j = 0; j < g.length; j++) sumsq += g[j] * g[j];
     const norm = f(Math.sqrt(sumsq));
-    return norm > clip ? f(clip / norm) : 1;
+    if (!(norm > clip)) return 1;
+    this.clipped = { norm, clip, scale: f(clip / norm) };
+    return this.clipped.scale;
   }
 
   /** The param's diff as Caffe holds it before ComputeUpdateValue: clipped, Normalize'd (1/iter_size), Regularize'd. */

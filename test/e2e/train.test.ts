@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { blobData } from '../../src/io/blob.js';
 import { readCaffeFile } from '../../src/io/files.js';
 import type { Message } from '../../src/io/message.js';
+import { h5wasm } from '../../src/io/hdf5.js';
 import { readHdf5Weights } from '../../src/train/snapshot-hdf5.js';
 import { fixture, ROOT, tempDir } from '../helpers.js';
 
@@ -173,6 +174,15 @@ describe('caffe-tool train: the HDF5Data variant, with HDF5 snapshots', () => {
     const b = await readHdf5Weights(join(dir2, 'lenet_hdf5_iter_100.caffemodel.h5'));
     assert.deepEqual([...a.get('conv1')!.map((x) => x.shape)], [[8, 1, 5, 5], [8]]);
     for (const [name, blobs] of a) blobs.forEach((blob, i) => assert.deepEqual(b.get(name)![i].data, blob.data, `${name} blob ${i}`));
+    // hdf5_save_int writes one-element arrays: h5py code reads f['iter'][0].
+    const h5 = await h5wasm();
+    const f = new h5.File(join(dir, 'lenet_hdf5_iter_50.solverstate.h5'), 'r');
+    try {
+      for (const name of ['iter', 'current_step']) assert.deepEqual((f.get(name) as { shape: number[] }).shape, [1], name);
+      assert.deepEqual([...(f.get('iter') as { value: Int32Array }).value], [50]);
+    } finally {
+      f.close();
+    }
   });
 });
 
@@ -235,6 +245,34 @@ describe('caffe-tool train: training health', () => {
     const monitor = readFileSync(join(dir, 'log.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.phase === 'monitor');
     assert.deepEqual(monitor.map((e) => e.iter), [0, 20]);
     assert.deepEqual(monitor[0].layers, [{ layer: 'relu1', dead: 1, rms: 0 }]);
+  });
+
+  it('refuses, before training, a snapshot prefix it cannot write and an average_loss below 1, as Solver::Init does', () => {
+    const dir = tempDir();
+    const r = run('train', '-solver', variant(dir, (t) => t, { snapshot_prefix: `"${join(dir, 'missing', 'run')}"`, max_iter: '5' }));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`Cannot write to snapshot prefix '${join(dir, 'missing', 'run')}'\\.  Make sure that the directory exists and is writeable\\.`));
+    assert.doesNotMatch(r.stderr, /Iteration 0/);
+    const a = run('train', '-solver', variant(tempDir(), (t) => t, { power: '0.75\naverage_loss: 0', max_iter: '5' }));
+    assert.equal(a.code, 1, a.stderr);
+    assert.match(a.stderr, /average_loss should be non-negative\./);
+  });
+
+  it('logs each gradient clipping and each multistep move where Caffe logs them', () => {
+    const dir = tempDir();
+    const solver = variant(dir, (t) => t, {
+      lr_policy: '"multistep"', gamma: '0.5', power: '0.75\nstepvalue: 3\nclip_gradients: 0.001', display: '1', max_iter: '5', test_interval: '1000', snapshot: '0',
+    });
+    const r = run('train', '-solver', solver);
+    assert.equal(r.code, 0, r.stderr);
+    // Display lines, then GetLearningRate's step, then the lr line, then ClipGradients (sgd_solver.cpp's order).
+    const at = (text: string, from = 0) => r.stderr.indexOf(text, from);
+    const moved = at('MultiStep Status: Iteration 3, step = 1');
+    assert.ok(at('Iteration 3 (') < moved && moved < at('Iteration 3, lr = 0.005') && at('Iteration 3, lr = 0.005') < at('Gradient clipping', moved), r.stderr);
+    assert.equal(r.stderr.match(/MultiStep Status/g)?.length, 1);
+    const clips = [...r.stderr.matchAll(/Gradient clipping: scaling down gradients \(L2 norm (\S+) > 0\.001\) by scale factor (\S+)/g)];
+    assert.equal(clips.length, 5, 'every iteration clips at 0.001');
+    for (const [, norm, scale] of clips) assert.ok(Math.abs(Number(scale) - 0.001 / Number(norm)) <= 1e-5 * Number(scale), `${scale} for norm ${norm}`);
   });
 
   it('a loss that turns NaN stops the run, names the iteration and the first layer that produced it, and snapshots', () => {
