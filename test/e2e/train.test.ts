@@ -258,6 +258,27 @@ describe('caffe-tool train: training health', () => {
     assert.match(a.stderr, /average_loss should be non-negative\./);
   });
 
+  it('SIGINT during a test interrupts it and stops the run before training on, snapshotting the iteration tested', async () => {
+    const dir = tempDir();
+    // A test of 5000 batches at iteration 40: long enough for the signal to land inside it.
+    const solver = variant(dir, (t) => t, { test_iter: '5000', test_interval: '40', max_iter: '100', snapshot: '0', power: '0.75\ntest_initialization: false' });
+    const child = spawn(process.execPath, [CLI, 'train', '-solver', solver], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && /Iteration 40, Testing net/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /Iteration 40, Testing net \(#0\)[\s\S]*Test interrupted\.[\s\S]*run_iter_40\.caffemodel[\s\S]*Optimization stopped early\./);
+    assert.doesNotMatch(stderr, /Iteration 40 \(|Test net output/, 'no training at 40 and no test scores');
+    assert.ok(existsSync(join(dir, 'run_iter_40.solverstate')));
+  });
+
   it('logs each gradient clipping and each multistep move where Caffe logs them', () => {
     const dir = tempDir();
     const solver = variant(dir, (t) => t, {
