@@ -34,7 +34,9 @@ export function register(program: Command): void {
     .action(async (opts: Options) => {
       const iterations = Number(opts.iterations);
       const warmup = Number(opts.warmup);
-      if (!(iterations > 0) || !(warmup >= 0)) throw usageError('--iterations must be positive and --warmup not negative');
+      if (!(Number.isInteger(iterations) && iterations > 0)) throw usageError(`--iterations must be a positive whole number, not '${opts.iterations}'`);
+      if (!(Number.isInteger(warmup) && warmup >= 0)) throw usageError(`--warmup must be a whole number, 0 or more, not '${opts.warmup}'`);
+      if (opts.batch !== undefined && !(Number.isInteger(Number(opts.batch)) && Number(opts.batch) > 0)) throw usageError(`--batch must be a positive whole number, not '${opts.batch}'`);
       if (opts.backward) {
         if (!opts.model || opts.onnx) throw usageError('--backward times a Caffe net: give --model (a train/val or deploy prototxt)');
         if (opts.batch !== undefined) throw usageError('--backward takes the batch from the net: set it with --shape data=N,C,H,W');

@@ -104,6 +104,15 @@ describe('caffe-tool to-onnx, run, time', () => {
     assert.match(bad.stderr, /--threads must be a whole number from 1, not '1\.5'/);
   });
 
+  it('time: --iterations, --warmup and --batch must be whole numbers (a usage error otherwise)', () => {
+    const net = join(CASE, 'net.prototxt');
+    for (const [flag, value, message] of [['--iterations', '2.5', /--iterations must be a positive whole number, not '2\.5'/], ['--warmup', '0.5', /--warmup must be a whole number, 0 or more/], ['--batch', '0', /--batch must be a positive whole number, not '0'/]] as const) {
+      const r = run('time', '--model', net, '--iterations', '1', flag, value);
+      assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
+
   it('time prints mean and percentiles, and --json', () => {
     const r = run('time', '--model', join(CASE, 'net.prototxt'), '--iterations', '5', '--warmup', '1', '--batch', '3', '--json');
     assert.equal(r.code, 0, r.stderr);
