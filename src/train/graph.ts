@@ -86,7 +86,8 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
 
   const data = new Map<string, GraphTensor>();
   for (const b of net.blobVersions) {
-    if (!isSource(b) || !b.consumers.length) continue;
+    // Every data top is fed: a top nothing reads is a net output (Caffe prints it), passed straight through.
+    if (!isSource(b)) continue;
     const shape = knownShape(b);
     g.inputs.push({ name: names.get(b)!, shape });
     data.set(b.name, { name: names.get(b)!, shape });

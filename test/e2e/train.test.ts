@@ -77,6 +77,20 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
     assert.ok(Math.abs(doc.outputs.loss - last.outputs.loss) < 1e-5);
   });
 
+  it('test prints a data top nothing reads (here the TEST net\'s label) as a net output, as caffe.cpp prints every output', () => {
+    const text = readFileSync(fixture('solve', 'digits_lenet_train_test.prototxt'), 'utf8')
+      .replaceAll('"../data/', `"${fixture('data')}/`)
+      .replace(/layer \{\n  name: "accuracy"[\s\S]*?\n\}\n/, '')
+      .replace(/(name: "loss"\n  type: "SoftmaxWithLoss"\n  bottom: "ip2"\n  bottom: "label"\n  top: "loss"\n)/, '$1  include { phase: TRAIN }\n');
+    const net = join(tempDir(), 'net.prototxt');
+    writeFileSync(net, text);
+    const r = run('test', '-model', net, '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-iterations', '1', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { outputs: Record<string, number[]> };
+    assert.deepEqual(Object.keys(doc.outputs).sort(), ['ip2', 'label']);
+    assert.match(r.stderr, /Batch 0, label = \d/);
+  });
+
   it('test_compute_loss: true prints "Test loss:", the test net\'s summed loss averaged over test_iter, as Solver::Test does (and snapshot_diff warns)', () => {
     const dir2 = tempDir();
     const solver2 = solverIn(dir2, 'digits_lenet_solver.prototxt', 'lenet');
