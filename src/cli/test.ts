@@ -29,6 +29,7 @@ export function register(program: Command): void {
       if (!(Number.isInteger(iterations) && iterations > 0)) throw usageError(`--iterations must be a positive whole number, not '${opts.iterations}'`);
       const { source, baseDir } = readNetSource(opts.model, 'TEST', notice);
       const log = new TrainLog({ quiet: opts.quiet, tty: false });
+      log.info('caffe.cpp:290', `Running for ${iterations} iterations.`);
       const result = await evaluate(source, {
         weights: opts.weights, iterations, device: deviceOf(opts), baseDir,
         onBatch: (i, outputs) => {

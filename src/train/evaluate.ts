@@ -34,7 +34,7 @@ export interface Evaluation {
   /** Each output blob averaged over the batches (arrays for outputs with several values). */
   outputs: Map<string, Float32Array>;
   lossWeights: Map<string, number>;
-  /** The mean total loss (sum of loss_weight x loss outputs). */
+  /** The mean total loss: each batch's Net::Forward loss (loss_weight x every loss top), averaged in float. */
   loss: number;
   segmentation?: SegmentationScore;
 }
@@ -55,9 +55,12 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
     const sums = new Map<string, Float32Array>();
     let classes = 0;
     let confusion: Float64Array | undefined;
+    // caffe.cpp's float loss: each Forward's loss (every loss top, read or not), summed, then / iterations.
+    let loss = 0;
     for (let i = 0; i < opts.iterations; i++) {
       const batch = await data.next();
       const r = await engine.step(batch);
+      if (engine.graph.loss) loss = Math.fround(loss + r.loss);
       opts.onBatch?.(i, r.outputs);
       for (const [name, v] of r.outputs) {
         const acc = sums.get(name) ?? new Float32Array(v.length);
@@ -74,15 +77,11 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
     }
     const outputs = new Map<string, Float32Array>();
     const lossWeights = new Map<string, number>();
-    let loss = 0;
     for (const [name, acc] of sums) {
-      const mean = Float32Array.from(acc, (x) => x / opts.iterations);
-      outputs.set(name, mean);
-      const w = engine.graph.outputs.get(name)?.lossWeight ?? 0;
-      lossWeights.set(name, w);
-      for (const x of mean) loss += w * x;
+      outputs.set(name, Float32Array.from(acc, (x) => x / opts.iterations));
+      lossWeights.set(name, engine.graph.outputs.get(name)?.lossWeight ?? 0);
     }
-    return { outputs, lossWeights, loss, segmentation: seg && confusion ? score(seg, confusion, classes) : undefined };
+    return { outputs, lossWeights, loss: Math.fround(loss / opts.iterations), segmentation: seg && confusion ? score(seg, confusion, classes) : undefined };
   } finally {
     await engine?.release();
     await data.close();

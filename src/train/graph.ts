@@ -68,7 +68,7 @@ export interface TrainingGraph {
   randoms: GraphTensor[];
   /** The net's outputs (blobs no layer reads) by blob name in Caffe's order (by name), with their loss weights (0: not a loss). */
   outputs: Map<string, GraphTensor & { lossWeight: number }>;
-  /** The scalar total loss, sum of loss_weight x the sum of each loss top ('loss' backward only). */
+  /** The scalar total loss, sum of loss_weight x the sum of each loss top (not with the 'external' backward). */
   loss?: string;
   /** 'external' backward: the gradient inputs of the outputs, and the data tops' gradients. */
   gradIn: Map<string, GraphTensor>;
@@ -138,7 +138,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
   for (const l of net.layers) {
     l.tops.forEach((t, i) => {
       const w = l.lossWeights[i];
-      if (w && seed === 'loss') {
+      if (w && seed !== 'external') {
         const sum = g.node('ReduceSum', [names.get(t)!], { attrs: { keepdims: 0 }, name: `${l.name}_loss_sum` });
         lossTerms.push(w === 1 ? sum : g.node('Mul', [sum, g.float32([w], [])], { name: `${l.name}_loss_weight` }));
       }
@@ -160,8 +160,11 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
     }
   }
   let loss: string | undefined;
-  if (seed === 'loss') {
-    if (!lossTerms.length) throw new CaffeToolError('the net has no loss to train: no top has a loss_weight', { hint: 'add a loss layer (SoftmaxWithLoss, EuclideanLoss...) or give a top loss_weight: 1' });
+  if (seed === 'loss' && !lossTerms.length) {
+    throw new CaffeToolError('the net has no loss to train: no top has a loss_weight', { hint: 'add a loss layer (SoftmaxWithLoss, EuclideanLoss...) or give a top loss_weight: 1' });
+  }
+  // Net::Forward's loss, also without a backward (caffe test prints it, Solver::Test sums it).
+  if (lossTerms.length) {
     loss = g.unique('total_loss');
     g.node(lossTerms.length === 1 ? 'Identity' : 'Sum', lossTerms, { outputs: [loss], name: 'total_loss' });
     g.outputs.push({ name: loss, shape: [] });

@@ -356,8 +356,8 @@ class Run {
           return;
         }
         const r = await e.step(await this.testData[k].next());
-        // Net::Forward's loss: loss_weight x each loss top's values (a test engine has no backward to sum them).
-        for (const [name, t] of e.graph.outputs) if (t.lossWeight) for (const v of r.outputs.get(name) ?? []) loss = Math.fround(loss + t.lossWeight * v);
+        // Net::Forward's loss (every loss top, read or not), summed in float.
+        if (e.graph.loss) loss = Math.fround(loss + r.loss);
         for (const [name, v] of r.outputs) {
           const acc = sums.get(name) ?? new Float32Array(v.length);
           for (let j = 0; j < v.length; j++) acc[j] += v[j];

@@ -77,6 +77,22 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
     assert.ok(Math.abs(doc.outputs.loss - last.outputs.loss) < 1e-5);
   });
 
+  it('test\'s "Loss:" is Net::Forward\'s loss: a loss top another layer reads counts too (caffe.cpp sums iter_loss)', () => {
+    const plain = run('test', '-model', fixture('solve', 'digits_lenet_train_test.prototxt'), '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-iterations', '4', '--json');
+    assert.equal(plain.code, 0, plain.stderr);
+    const mean = (JSON.parse(plain.stdout) as { outputs: Record<string, number> }).outputs.loss;
+    const text = readFileSync(fixture('solve', 'digits_lenet_train_test.prototxt'), 'utf8').replaceAll('"../data/', `"${fixture('data')}/`)
+      + 'layer { name: "hide" type: "Silence" bottom: "loss" include { phase: TEST } }\n';
+    const net = join(tempDir(), 'net.prototxt');
+    writeFileSync(net, text);
+    const r = run('test', '-model', net, '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-iterations', '4');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Running for 4 iterations\./);
+    const loss = Number(/Loss: (\S+)/.exec(r.stderr)![1]);
+    assert.ok(Math.abs(loss - mean) <= 1e-5 * mean, `Loss: ${loss}, the loss output's mean ${mean}`);
+    assert.doesNotMatch(r.stdout, /^loss = /m, 'the read loss top is no output');
+  });
+
   it('test prints a data top nothing reads (here the TEST net\'s label) as a net output, as caffe.cpp prints every output', () => {
     const text = readFileSync(fixture('solve', 'digits_lenet_train_test.prototxt'), 'utf8')
       .replaceAll('"../data/', `"${fixture('data')}/`)
