@@ -364,7 +364,7 @@ function layerContext(
 function knownShape(b: NetBlob, l?: NetLayer): Shape {
   if (b.shape) return b.shape;
   throw new CaffeToolError(`the shape of '${b.name}' is unknown, so the net cannot be trained`, {
-    where: l ? { layer: l.name } : undefined, hint: `give it with --input ${b.name}=N,C,H,W, or check the data layer's source`,
+    where: l ? { layer: l.name } : undefined, hint: `check the data layer's source; with time --backward give it as --shape ${b.name}=N,C,H,W`,
   });
 }
 
