@@ -11,6 +11,8 @@ interface Options extends DeviceOptions {
   model?: string;
   weights?: string;
   iterations: string;
+  level: string;
+  stage?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -20,6 +22,8 @@ export function register(program: Command): void {
     .option('--model <prototxt>', 'the train/val net with TEST-phase data layers (also -model)')
     .option('--weights <caffemodel>', 'the trained weights (also -weights)')
     .option('--iterations <n>', 'how many batches (also -iterations)', '50')
+    .option('--level <n>', "the net state's level, as caffe test sets it (also -level)", '0')
+    .option('--stage <names>', 'comma-separated stages added to the net state (also -stage)')
     .option('--json', 'print one JSON document')
     .option('--quiet', 'no per-batch log lines on stderr')
     .action(async (opts: Options) => {
@@ -27,7 +31,12 @@ export function register(program: Command): void {
       if (!opts.weights) throw usageError('test needs trained weights: --weights W.caffemodel (or -weights)');
       const iterations = Number(opts.iterations);
       if (!(Number.isInteger(iterations) && iterations > 0)) throw usageError(`--iterations must be a positive whole number, not '${opts.iterations}'`);
+      const level = Number(opts.level);
+      if (!Number.isInteger(level)) throw usageError(`--level must be a whole number, not '${opts.level}'`);
       const { source, baseDir } = readNetSource(opts.model, 'TEST', notice);
+      // caffe.cpp's test(): Net(model, TEST, FLAGS_level, &stages) sets the level and adds the stages.
+      source.level = level;
+      source.stages = [...source.stages, ...(opts.stage?.split(',').filter(Boolean) ?? [])];
       const log = new TrainLog({ quiet: opts.quiet, tty: false });
       log.info('caffe.cpp:290', `Running for ${iterations} iterations.`);
       const result = await evaluate(source, {

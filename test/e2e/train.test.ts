@@ -93,6 +93,23 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
     assert.doesNotMatch(r.stdout, /^loss = /m, 'the read loss top is no output');
   });
 
+  it('test -stage and -level set the net state as caffe test does (stages added, the level set)', () => {
+    const text = readFileSync(fixture('solve', 'digits_lenet_train_test.prototxt'), 'utf8').replaceAll('"../data/', `"${fixture('data')}/`)
+      + 'layer { name: "staged" type: "Power" bottom: "ip2" top: "staged" include { phase: TEST stage: "extra" } }\n'
+      + 'layer { name: "levelled" type: "Power" bottom: "ip2" top: "levelled" include { phase: TEST min_level: 1 } }\n';
+    const net = join(tempDir(), 'net.prototxt');
+    writeFileSync(net, text);
+    const outputs = (...flags: string[]) => {
+      const r = run('test', '-model', net, '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-iterations', '1', '--json', ...flags);
+      assert.equal(r.code, 0, r.stderr);
+      return Object.keys((JSON.parse(r.stdout) as { outputs: Record<string, unknown> }).outputs).sort();
+    };
+    assert.deepEqual(outputs(), ['accuracy', 'loss']);
+    assert.deepEqual(outputs('-stage', 'other,extra'), ['accuracy', 'loss', 'staged']);
+    assert.deepEqual(outputs('-level', '1'), ['accuracy', 'levelled', 'loss']);
+    assert.equal(run('test', '-model', net, '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-level', '1.5').code, 2);
+  });
+
   it('test prints a data top nothing reads (here the TEST net\'s label) as a net output, as caffe.cpp prints every output', () => {
     const text = readFileSync(fixture('solve', 'digits_lenet_train_test.prototxt'), 'utf8')
       .replaceAll('"../data/', `"${fixture('data')}/`)
