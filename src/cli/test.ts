@@ -38,10 +38,11 @@ export function register(program: Command): void {
       source.level = level;
       source.stages = [...source.stages, ...(opts.stage?.split(',').filter(Boolean) ?? [])];
       const log = new TrainLog({ quiet: opts.quiet, tty: false });
-      log.info('caffe.cpp:290', `Running for ${iterations} iterations.`);
       const result = await evaluate(source, {
         weights: opts.weights, iterations, device: deviceOf(opts), baseDir,
         onBatch: (i, outputs) => {
+          // After the net is built and the weights copied, as caffe.cpp logs it.
+          if (i === 0) log.info('caffe.cpp:290', `Running for ${iterations} iterations.`);
           for (const [name, v] of outputs) for (const x of v) log.info('caffe.cpp:304', `Batch ${i}, ${name} = ${g6(x)}`);
         },
       });

@@ -136,7 +136,8 @@ function snapshotPrefix(message: Message, solverPath: string): string {
 
 /** A net file given directly (`caffe-tool test --model`): its relative data paths from the working folder, else beside it. */
 export function readNetSource(path: string, phase: 'TRAIN' | 'TEST', notice?: (m: string) => void): { source: NetSource; baseDir: string } {
-  const net = readCaffeFile(path, { kinds: ['net'] });
+  // A prototxt, as Caffe's ReadNetParamsFromTextFileOrDie: a .caffemodel here is most likely -weights swapped in.
+  const net = readCaffeFile(path, { kinds: ['net'], encoding: 'text' });
   const up = upgradeNet(net.message, { dialect: net.dialect });
   const note = upgradeNotice(path, up);
   if (note) notice?.(note);

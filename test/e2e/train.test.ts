@@ -93,6 +93,13 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
     assert.doesNotMatch(r.stdout, /^loss = /m, 'the read loss top is no output');
   });
 
+  it('test with the model and the weights swapped names the swap (exit 1)', () => {
+    const r = run('test', '-model', join(dir, 'lenet_iter_200.caffemodel'), '-weights', fixture('solve', 'digits_lenet_train_test.prototxt'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /lenet_iter_200\.caffemodel: this is a binary file, but a text \.prototxt was expected here/);
+    assert.match(r.stderr, /did you swap the model and the weights\?/);
+  });
+
   it('test -stage and -level set the net state as caffe test does (stages added, the level set)', () => {
     const text = readFileSync(fixture('solve', 'digits_lenet_train_test.prototxt'), 'utf8').replaceAll('"../data/', `"${fixture('data')}/`)
       + 'layer { name: "staged" type: "Power" bottom: "ip2" top: "staged" include { phase: TEST stage: "extra" } }\n'
