@@ -267,6 +267,19 @@ describe('caffe-tool time --backward', () => {
     assert.ok(doc.meanMs > 0 && Math.abs(doc.iterationsPerSecond - 1000 / doc.meanMs) < 1e-9);
   });
 
+  it('times a train_val net with its LMDB Data layers at their own batch sizes (TEST 25 forward, TRAIN 30 with --backward)', () => {
+    for (const [flags, batch] of [[[], 25], [['--backward'], 30]] as const) {
+      const r = run('time', '--model', fixture('solve', 'digits_lenet_train_test.prototxt'), ...flags, '--iterations', '2', '--warmup', '1', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { batch: number }).batch, batch);
+    }
+    // A database that is not there: a note, then the shapes are asked for.
+    const missing = run('time', '--model', fixture('nets', 'lenet_train_test.prototxt'), '--iterations', '1');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /the data layers' shapes could not be read from their sources \(cannot open the LMDB/);
+    assert.match(missing.stderr, /--shape NAME=N,C,H,W/);
+  });
+
   it('refuses an ONNX model: there is no training graph without the Caffe net', () => {
     const r = run('time', '--onnx', 'x.onnx', '--backward');
     assert.equal(r.code, 2);
