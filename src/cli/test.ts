@@ -39,7 +39,7 @@ export function register(program: Command): void {
       source.stages = [...source.stages, ...(opts.stage?.split(',').filter(Boolean) ?? [])];
       const log = new TrainLog({ quiet: opts.quiet, tty: false });
       const result = await evaluate(source, {
-        weights: opts.weights, iterations, device: deviceOf(opts), baseDir,
+        weights: opts.weights, iterations, device: deviceOf(opts), baseDir, notice,
         onBatch: (i, outputs) => {
           // After the net is built and the weights copied, as caffe.cpp logs it.
           if (i === 0) log.info('caffe.cpp:290', `Running for ${iterations} iterations.`);

@@ -1,7 +1,6 @@
 // `caffe test`: the TEST-phase net with trained weights, `iterations` batches from its own data layers, every
 // output averaged (Caffe prints loss outputs with their loss_weight), and for segmentation nets the confusion of
 // the arg-max class with the label: per-class IoU and their mean.
-import { CaffeToolError } from '../errors.js';
 import type { Net, NetLayer } from '../net/net.js';
 import type { Device } from '../runtime/session.js';
 import { TrainingEngine } from './engine.js';
@@ -18,6 +17,7 @@ export interface EvaluateOptions {
   seed?: number;
   /** Each batch's outputs, as `caffe test` logs them (`Batch 0, accuracy = 0.98`). */
   onBatch?: (i: number, outputs: Map<string, Float32Array>) => void;
+  notice?: (message: string) => void;
 }
 
 export interface SegmentationScore {
@@ -46,9 +46,8 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
     const net = data.net;
     const report = (await readWeights(opts.weights))(net);
     const values = initialValues(net, netParams(net).owned, opts.seed ?? 1);
-    if (report.missing.length) {
-      throw new CaffeToolError(`the weights have no blobs for ${report.missing.join(', ')}`, { where: { file: opts.weights }, hint: 'test a net with the weights it was trained with' });
-    }
+    // Net::CopyTrainedLayersFrom leaves a layer the weights do not name as its fillers made it.
+    if (report.missing.length) opts.notice?.(`${opts.weights} has no blobs for ${report.missing.join(', ')}: they keep their fillers, as in Caffe`);
     const seg = segmentationPair(net);
     engine = await TrainingEngine.create(net, { device: opts.device, backward: 'none', values, expose: seg ? [net.blobs().get(seg.scores)!] : undefined });
     // Summed in float, as tools/caffe.cpp's test() sums its vector<float> test_score.

@@ -93,6 +93,18 @@ describe('caffe-tool train: LeNet on the synthetic digits (LMDB)', () => {
     assert.doesNotMatch(r.stdout, /^loss = /m, 'the read loss top is no output');
   });
 
+  it('test keeps the fillers of a layer the weights do not name, as Net::CopyTrainedLayersFrom does, with a note', () => {
+    const text = readFileSync(fixture('solve', 'digits_lenet_train_test.prototxt'), 'utf8').replaceAll('"../data/', `"${fixture('data')}/`)
+      + 'layer { name: "extra" type: "InnerProduct" bottom: "ip2" top: "extra" inner_product_param { num_output: 1 weight_filler { type: "constant" value: 0 } bias_filler { type: "constant" value: 2 } } include { phase: TEST } }\n';
+    const net = join(tempDir(), 'net.prototxt');
+    writeFileSync(net, text);
+    const r = run('test', '-model', net, '-weights', join(dir, 'lenet_iter_200.caffemodel'), '-iterations', '1', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /lenet_iter_200\.caffemodel has no blobs for extra: they keep their fillers/);
+    // Weights 0 and bias 2 from the fillers: every value of the new output is 2.
+    assert.deepEqual((JSON.parse(r.stdout) as { outputs: Record<string, number[]> }).outputs.extra, Array(25).fill(2));
+  });
+
   it('test with the model and the weights swapped names the swap (exit 1)', () => {
     const r = run('test', '-model', join(dir, 'lenet_iter_200.caffemodel'), '-weights', fixture('solve', 'digits_lenet_train_test.prototxt'));
     assert.equal(r.code, 1, r.stderr);
