@@ -18,6 +18,12 @@ export const LR_POLICIES = ['fixed', 'step', 'exp', 'inv', 'multistep', 'poly', 
 
 const f = Math.fround;
 
+/** Regularize's local_decay of a blob: weight_decay x its decay_mult, in float. */
+const blobDecay = (weightDecay: number, q: OwnedParam) => f(f(weightDecay) * f(q.decayMult));
+
+/** ComputeUpdateValue's local_rate of a blob: the iteration's rate x its lr_mult, in float. */
+const localRate = (rate: number, q: OwnedParam) => f(rate * f(q.lrMult));
+
 /**
  * Caffe's plain SGD (L2 or no decay, no clip_gradients, iter_size 1) computed inside the training graph (graph.ts):
  * per learnable blob, diff = g + decay x w, h = rate x diff + momentum x h, w -= h, on all of ONNX Runtime's
@@ -56,7 +62,7 @@ export function sgdInGraph(param: Message, dialect: Dialect = 'bvlc', minValues 
   const weightDecay = f(p.num('weight_decay'));
   if (solverKind(param) !== 'SGD' || p.num('clip_gradients') >= 0 || p.num('iter_size') > 1) return undefined;
   if (weightDecay !== 0 && p.str('regularization_type') !== 'L2') return undefined;
-  return { momentum: f(p.num('momentum')), decay: (q) => f(weightDecay * f(q.decayMult)), minValues };
+  return { momentum: f(p.num('momentum')), decay: (q) => blobDecay(weightDecay, q), minValues };
 }
 
 export class Solver {
@@ -150,7 +156,7 @@ export class Solver {
     const rates = new Map<OwnedParam, number>();
     const history = new Map<OwnedParam, Float32Array>();
     for (const q of params) {
-      rates.set(q, f(rate * f(q.lrMult)));
+      rates.set(q, localRate(rate, q));
       history.set(q, this.history[this.params.indexOf(q)]);
     }
     return { rates, history };
@@ -178,17 +184,17 @@ export class Solver {
         this.history[i] = done.history;
         return;
       }
-      const decay = f(f(this.p.num('weight_decay')) * f(q.decayMult));
-      const localRate = f(rate * f(q.lrMult));
+      const decay = blobDecay(this.p.num('weight_decay'), q);
+      const qRate = localRate(rate, q);
       const g = given[i];
       if (this.kind === 'SGD' && g && l2 && clip === 1 && norm === 1) {
         // The common case in one pass, with the same float32 stores as diff() then computeUpdateValue().
-        sgdStep(g, data, this.history[i], decay, localRate, f(this.p.num('momentum')));
+        sgdStep(g, data, this.history[i], decay, qRate, f(this.p.num('momentum')));
         return;
       }
       const diff = this.scratch[i];
       this.diff(diff, g, data, clip, norm, decay);
-      this.computeUpdateValue(i, diff, data, localRate);
+      this.computeUpdateValue(i, diff, data, qRate);
     });
     this.iter++;
     return rate;
