@@ -7,6 +7,7 @@ import { TrainingEngine } from './engine.js';
 import { initialValues, readWeights } from './init.js';
 import { netParams } from './params.js';
 import type { NetSource } from './solver-file.js';
+import { TestScores } from './test-scores.js';
 import { DataNet } from './solve.js';
 
 export interface EvaluateOptions {
@@ -50,22 +51,14 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
     if (report.missing.length) opts.notice?.(`${opts.weights} has no blobs for ${report.missing.join(', ')}: they keep their fillers, as in Caffe`);
     const seg = segmentationPair(net);
     engine = await TrainingEngine.create(net, { device: opts.device, backward: 'none', values, expose: seg ? [net.blobs().get(seg.scores)!] : undefined });
-    // Summed in float, as tools/caffe.cpp's test() sums its vector<float> test_score.
-    const sums = new Map<string, Float32Array>();
+    const scores = new TestScores(engine);
     let classes = 0;
     let confusion: Float64Array | undefined;
-    // caffe.cpp's float loss: each Forward's loss (every loss top, read or not), summed, then / iterations.
-    let loss = 0;
     for (let i = 0; i < opts.iterations; i++) {
       const batch = await data.next();
       const r = await engine.step(batch);
-      if (engine.graph.loss) loss = Math.fround(loss + r.loss);
+      scores.add(r);
       opts.onBatch?.(i, r.outputs);
-      for (const [name, v] of r.outputs) {
-        const acc = sums.get(name) ?? new Float32Array(v.length);
-        for (let j = 0; j < v.length; j++) acc[j] += v[j];
-        sums.set(name, acc);
-      }
       if (seg) {
         const blob = [...r.exposed.entries()].find(([b]) => b.name === seg.scores)!;
         const shape = blob[0].shape!;
@@ -74,13 +67,9 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
         accumulate(confusion, blob[1], batch[seg.label], shape, seg.ignore);
       }
     }
-    const outputs = new Map<string, Float32Array>();
-    const lossWeights = new Map<string, number>();
-    for (const [name, acc] of sums) {
-      outputs.set(name, Float32Array.from(acc, (x) => x / opts.iterations));
-      lossWeights.set(name, engine.graph.outputs.get(name)?.lossWeight ?? 0);
-    }
-    return { outputs, lossWeights, loss: Math.fround(loss / opts.iterations), segmentation: seg && confusion ? score(seg, confusion, classes) : undefined };
+    const outputs = scores.means(opts.iterations);
+    const lossWeights = new Map([...outputs.keys()].map((name) => [name, engine!.graph.outputs.get(name)?.lossWeight ?? 0]));
+    return { outputs, lossWeights, loss: scores.meanLoss(opts.iterations), segmentation: seg && confusion ? score(seg, confusion, classes) : undefined };
   } finally {
     await engine?.release();
     await data.close();

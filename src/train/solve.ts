@@ -16,6 +16,7 @@ import { Monitor, watchedBlobs } from './monitor.js';
 import { checkHistory, learnedNetPath, readSolverState, writeSnapshot } from './snapshot.js';
 import { readHdf5SolverState, writeHdf5Snapshot } from './snapshot-hdf5.js';
 import type { NetSource, SolverFile } from './solver-file.js';
+import { TestScores } from './test-scores.js';
 import { Solver, sgdInGraph, type SgdInputs } from './solver.js';
 
 export type SignalEffect = 'stop' | 'snapshot' | 'none';
@@ -283,7 +284,7 @@ class Run {
         if ((snapshotEvery && this.state.iter % snapshotEvery === 0) || request === 'snapshot') await this.snapshot();
         if (request === 'stop') return await this.stopEarly(snapshotEvery);
       }
-      if (p.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) await this.snapshot();
+      await this.snapshotAfterTrain(snapshotEvery);
       if (display > 0 && this.state.iter % display === 0) {
         // Caffe's last display: one more forward pass for the loss after the last update.
         this.engine.reseed(stepSeed(this.seed, this.state.iter, 0));
@@ -299,11 +300,16 @@ class Run {
     }
   }
 
-  /** Solve after a stop request: the snapshot after training unless this iteration has one, then the early end. */
+  /** Solve after a stop request: the snapshot after training, then the early end. */
   private async stopEarly(snapshotEvery: number): Promise<TrainResult> {
-    if (this.solver.params.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) await this.snapshot();
+    await this.snapshotAfterTrain(snapshotEvery);
     this.log.info('solver.cpp:307', 'Optimization stopped early.');
     return this.result(true);
+  }
+
+  /** snapshot_after_train: a snapshot of where the run ends, unless the interval has just written one. */
+  private async snapshotAfterTrain(snapshotEvery: number): Promise<void> {
+    if (this.solver.params.bool('snapshot_after_train') && (!snapshotEvery || this.state.iter % snapshotEvery !== 0)) await this.snapshot();
   }
 
   /** The in-graph SGD's inputs for a step at `rate`, when the engine has it. */
@@ -343,9 +349,7 @@ class Run {
     this.lastTests = [];
     for (const [k, e] of this.testEngines.entries()) {
       this.log.info('solver.cpp:330', `Iteration ${this.state.iter}, Testing net (#${k})`);
-      // Summed in float, as Solver::Test's vector<Dtype> test_score.
-      const sums = new Map<string, Float32Array>();
-      let loss = 0;
+      const scores = new TestScores(e);
       for (let i = 0; i < this.testIter[k]; i++) {
         // Solver::Test takes requests between its iterations: a snapshot at once, a stop ends the test and the run.
         const request = this.takeRequest();
@@ -355,18 +359,10 @@ class Run {
           this.log.info('solver.cpp:365', 'Test interrupted.');
           return;
         }
-        const r = await e.step(await this.testData[k].next());
-        // Net::Forward's loss (every loss top, read or not), summed in float.
-        if (e.graph.loss) loss = Math.fround(loss + r.loss);
-        for (const [name, v] of r.outputs) {
-          const acc = sums.get(name) ?? new Float32Array(v.length);
-          for (let j = 0; j < v.length; j++) acc[j] += v[j];
-          sums.set(name, acc);
-        }
+        scores.add(await e.step(await this.testData[k].next()));
       }
-      if (this.solver.params.bool('test_compute_loss')) this.log.info('solver.cpp:386', `Test loss: ${g6(Math.fround(loss / this.testIter[k]))}`);
-      const means = new Map<string, Float32Array>();
-      for (const [name, acc] of sums) means.set(name, Float32Array.from(acc, (x) => x / this.testIter[k]));
+      if (this.solver.params.bool('test_compute_loss')) this.log.info('solver.cpp:386', `Test loss: ${g6(scores.meanLoss(this.testIter[k]))}`);
+      const means = scores.means(this.testIter[k]);
       this.printOutputs('Test', 'solver.cpp:397', means, e);
       const out = values(means);
       this.lastTests.push(out);
