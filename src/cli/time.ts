@@ -6,9 +6,7 @@ import { openModel } from '../runtime/model.js';
 import { runSession } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
 import { timingStats } from '../runtime/stats.js';
-import { timeTrainingStep } from '../train/timing.js';
-import { DataNet } from '../train/solve.js';
-import { readNetSource } from '../train/solver-file.js';
+import { dataLayerShapes, timeTrainingStep } from '../train/timing.js';
 
 interface Options extends DeviceOptions {
   model?: string;
@@ -42,7 +40,7 @@ export function register(program: Command): void {
       if (opts.backward) {
         if (!opts.model || opts.onnx) throw usageError('--backward times a Caffe net: give --model (a train/val or deploy prototxt)');
         if (opts.batch !== undefined) throw usageError('--backward takes the batch from the net: set it with --shape data=N,C,H,W');
-        const inputs = parseInputShapes(opts.shape) ?? (await dataShapes(opts.model, 'TRAIN'));
+        const inputs = parseInputShapes(opts.shape) ?? (await dataLayerShapes(opts.model, 'TRAIN', notice));
         const r = await timeTrainingStep({ model: opts.model, weights: opts.weights, inputs, device: deviceOf(opts), iterations, warmup, notice });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -56,7 +54,7 @@ export function register(program: Command): void {
       }
       const model = await openModel({
         model: opts.model, weights: opts.weights, onnx: opts.onnx, device: deviceOf(opts),
-        inputs: parseInputShapes(opts.shape) ?? (opts.model && !opts.onnx ? await dataShapes(opts.model, 'TEST') : undefined),
+        inputs: parseInputShapes(opts.shape) ?? (opts.model && !opts.onnx ? await dataLayerShapes(opts.model, 'TEST', notice) : undefined),
         randomWeights: true, dynamicBatch: opts.batch !== undefined, notice,
       });
       const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
@@ -90,26 +88,4 @@ export function register(program: Command): void {
           `${result.imagesPerSecond.toFixed(1)} images/s\n`,
       );
     });
-}
-
-/**
- * The shapes of the data layers' tops, from their sources where the net cannot tell them (a train_val net's LMDB
- * Data layer: `caffe time -model train_val.prototxt` reads its database). Where the source cannot be read, a note
- * says why and the shapes are left to --shape.
- */
-async function dataShapes(model: string, phase: 'TRAIN' | 'TEST'): Promise<Record<string, number[]> | undefined> {
-  let data: DataNet | undefined;
-  try {
-    const { source, baseDir } = readNetSource(model, phase);
-    data = await DataNet.open(source, baseDir, 1);
-    const shapes: Record<string, number[]> = {};
-    for (const l of data.net.layers) if (l.def.source) for (const t of l.tops) if (t.shape) shapes[t.name] = t.shape;
-    return shapes;
-  } catch (e) {
-    if (!(e instanceof CaffeToolError)) throw e;
-    notice(`the data layers' shapes could not be read from their sources (${e.message}); give them with --shape`);
-    return undefined;
-  } finally {
-    await data?.close();
-  }
 }

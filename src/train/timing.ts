@@ -1,10 +1,14 @@
 // `time --backward`: the TRAIN net's forward and backward (one engine step) on a synthetic batch, timed as
-// `caffe time` times Forward-Backward: warm-up, then N iterations, mean and percentiles.
+// `caffe time` times Forward-Backward: warm-up, then N iterations, mean and percentiles; and the data-layer shapes
+// `time` reads from a net's sources.
+import { CaffeToolError } from '../errors.js';
 import { loadNet } from '../net/load.js';
 import type { Device } from '../runtime/session.js';
 import { TrainingEngine } from './engine.js';
 import { initialValues, readWeights } from './init.js';
 import { netParams } from './params.js';
+import { DataNet } from './solve.js';
+import { readNetSource } from './solver-file.js';
 import { syntheticBatch } from './synthetic.js';
 import { timingStats, type TimingStats } from '../runtime/stats.js';
 
@@ -36,5 +40,27 @@ export async function timeTrainingStep(opts: {
     return { batch: first?.shape[0] ?? 1, iterations: opts.iterations, warmup: opts.warmup, ...stats, iterationsPerSecond: 1000 / stats.meanMs };
   } finally {
     await engine.release();
+  }
+}
+
+/**
+ * The shapes of a net's data-layer tops, read from their sources where the net cannot tell them (a train_val net's
+ * LMDB Data layer: `caffe time -model train_val.prototxt` reads its database). Where a source cannot be read,
+ * `notice` says why and the shapes are left to the caller's --shape.
+ */
+export async function dataLayerShapes(model: string, phase: 'TRAIN' | 'TEST', notice: (m: string) => void): Promise<Record<string, number[]> | undefined> {
+  let data: DataNet | undefined;
+  try {
+    const { source, baseDir } = readNetSource(model, phase);
+    data = await DataNet.open(source, baseDir, 1);
+    const shapes: Record<string, number[]> = {};
+    for (const l of data.net.layers) if (l.def.source) for (const t of l.tops) if (t.shape) shapes[t.name] = t.shape;
+    return shapes;
+  } catch (e) {
+    if (!(e instanceof CaffeToolError)) throw e;
+    notice(`the data layers' shapes could not be read from their sources (${e.message}); give them with --shape`);
+    return undefined;
+  } finally {
+    await data?.close();
   }
 }
