@@ -4,7 +4,7 @@ import { CaffeToolError } from '../errors.js';
 import { blobData, blobShape } from '../io/blob.js';
 import { readCaffeFile } from '../io/files.js';
 import type { Message } from '../io/message.js';
-import { decodeImage, resizeLinear } from '../train/data/image.js';
+import { decodeImage, resizeLinear } from '../io/image.js';
 
 export interface Preprocess {
   /** Per-channel mean values (in the net's channel order), or a whole mean image [C, H, W]. */
@@ -53,7 +53,7 @@ export function readMeanFile(path: string): { data: Float32Array; shape: number[
 /**
  * Decode an image (a file, or its bytes as they came) and make it the [C, H, W] float tensor the net expects, as
  * Caffe's TEST phase makes it from ReadImageToCVMat's pixels: decoded and resized exactly as OpenCV does
- * (train/data/image.ts), center-cropped, the mean subtracted and then scaled, in float as Caffe rounds them.
+ * (io/image.ts), center-cropped, the mean subtracted and then scaled, in float as Caffe rounds them.
  * Without --resize the image is resized to the mean image when that is larger than the input (Caffe's ImageNet
  * models read 256x256 images and crop 227 of image and mean), else to the input itself.
  */

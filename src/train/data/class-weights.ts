@@ -7,7 +7,7 @@
 //   weighs 1 and the common one less.
 // Pixels of the ignore label count nowhere, not even in their image's size.
 import { CaffeToolError } from '../../errors.js';
-import { decodeLabel } from './image.js';
+import { decodeLabel } from '../../io/image.js';
 import { readPairList } from './list.js';
 
 export interface LabelCounts {

@@ -7,11 +7,12 @@
 // here TEST crops the centre, as Caffe's DataTransformer does. ENet's variant
 // (its dialect) also reads the label label_divide_factor times smaller.
 import { CaffeToolError } from '../../errors.js';
-import { decodeImage, decodeLabel, resizeLinear, resizeNearest } from './image.js';
+import { decodeImage, decodeLabel, resizeLinear, resizeNearest } from '../../io/image.js';
 import { ListCursor, type ListEntry, readPairList } from './list.js';
 import type { LayerInput } from './index.js';
 import { type Batch, Prefetcher, randInt } from './source.js';
-import type { Draw, Pixels } from './transform.js';
+import type { Pixels } from '../../io/image.js';
+import type { Draw } from './transform.js';
 
 export function openDenseImageData(input: LayerInput): Prefetcher {
   const { layer, params, rng, transformer, resolve, phase } = input;

@@ -3,11 +3,12 @@
 // is shuffled at the start and again at every wrap-around; without it, rand_skip skips a random number of
 // lines at the start. Every image of a batch must come out the size of the batch's first.
 import { CaffeToolError } from '../../errors.js';
-import { decodeImage, resizeLinear } from './image.js';
+import { decodeImage, resizeLinear } from '../../io/image.js';
 import { ListCursor, type ListEntry, readImageList } from './list.js';
 import type { LayerInput } from './index.js';
 import { type Batch, Prefetcher } from './source.js';
-import type { Draw, Pixels } from './transform.js';
+import type { Pixels } from '../../io/image.js';
+import type { Draw } from './transform.js';
 
 export function openImageData(input: LayerInput): Prefetcher {
   const { layer, params, rng, transformer, resolve } = input;

@@ -9,11 +9,12 @@ import { CaffeToolError } from '../../errors.js';
 import { decodeMessage } from '../../io/binary/decode.js';
 import type { Message } from '../../io/message.js';
 import { dialectSchema, messageInfo } from '../../io/schema.js';
-import { decodeImage } from './image.js';
+import { decodeImage } from '../../io/image.js';
 import { LmdbReader } from './lmdb.js';
 import type { LayerInput } from './index.js';
 import { type Batch, Prefetcher } from './source.js';
-import type { Draw, Pixels } from './transform.js';
+import type { Pixels } from '../../io/image.js';
+import type { Draw } from './transform.js';
 
 const DATUM = messageInfo(dialectSchema('bvlc'), 'Datum');
 

@@ -6,18 +6,8 @@ import { CaffeToolError } from '../../errors.js';
 import type { Params } from '../../layers/params.js';
 import { readMeanFile } from '../../runtime/preprocess.js';
 import type { Rng } from '../../surgery/fillers.js';
+import type { Pixels } from '../../io/image.js';
 import { randInt } from './source.js';
-
-/** 8-bit (or float, for Datum.float_data) pixels with their layout: OpenCV's HWC, or a Datum's CHW. */
-export interface Pixels {
-  data: Uint8Array | Float32Array;
-  channels: number;
-  height: number;
-  width: number;
-  layout: 'hwc' | 'chw';
-  /** Colour channel order of the data: Caffe's is BGR; sharp's RGB output is read reversed rather than copied. */
-  order?: 'bgr' | 'rgb';
-}
 
 /** The random choices for one image, drawn when its batch is planned. */
 export interface Draw {

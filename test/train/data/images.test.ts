@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { CaffeToolError } from '../../../src/errors.js';
 import { readNpy } from '../../../src/io/npy.js';
-import { resizeLinear } from '../../../src/train/data/image.js';
+import { resizeLinear } from '../../../src/io/image.js';
 import type { Batch, BatchSource } from '../../../src/train/data/index.js';
 import { tempDir } from '../../helpers.js';
 import { DATA, maxDiff, open, ref } from './helpers.js';

@@ -3,8 +3,18 @@
 // 8 bits) and INTER_NEAREST for label images, whose values are classes and must never be blended.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { CaffeToolError, type Where } from '../../errors.js';
-import type { Pixels } from './transform.js';
+import { CaffeToolError, type Where } from '../errors.js';
+
+/** 8-bit (or float, for Datum.float_data) pixels with their layout: OpenCV's HWC, or a Datum's CHW. */
+export interface Pixels {
+  data: Uint8Array | Float32Array;
+  channels: number;
+  height: number;
+  width: number;
+  layout: 'hwc' | 'chw';
+  /** Colour channel order of the data: Caffe's is BGR; sharp's RGB output is read reversed rather than copied. */
+  order?: 'bgr' | 'rgb';
+}
 
 export type Channels = 1 | 3 | 'native';
 
