@@ -123,6 +123,8 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
   const testInit = p.bool('test_initialization');
   const testsDue = (iter: number) => testInterval > 0 && iter % testInterval === 0 && (iter > 0 || testInit);
   const resumed = opts.snapshot ? (opts.snapshot.endsWith('.h5') ? await readHdf5SolverState(opts.snapshot) : readSolverState(opts.snapshot)) : undefined;
+  // Solver::Init checks this before it builds the nets.
+  checkSnapshotWritable(solver, resumed?.iter ?? 0);
   // A resumed run reads on from where the uninterrupted run would be: iter x iter_size train batches, every test so far.
   let testsSoFar = 0;
   for (let i = 0; i < (resumed?.iter ?? 0); i++) if (testsDue(i)) testsSoFar++;
@@ -169,7 +171,6 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
       state.iter = resumed.iter;
       state.currentStep = resumed.currentStep;
     }
-    checkSnapshotWritable(solver, state.iter);
 
     // Test nets share the train net's blobs by layer name (ShareTrainedLayersWith); their own layers get fillers.
     const shared = new Map<string, Float32Array>();
