@@ -4,7 +4,8 @@
 import { CaffeToolError } from '../errors.js';
 import { zeros } from './broadcast-grad.js';
 import type { Params } from './params.js';
-import type { LayerDef, OnnxContext, Shape } from './types.js';
+import type { AttrValue, OnnxGraph } from '../convert/onnx/graph.js';
+import type { GradContext, LayerDef, OnnxContext, Shape } from './types.js';
 
 export interface PoolGeometry {
   kernel: [number, number];
@@ -91,24 +92,17 @@ export const pooling: LayerDef = {
  * The gradient of one Caffe pooling's input (shape `input`) from its output's gradient `dy` (shape `out`); MAX
  * needs the argmax indices its training forward saved. SPP passes its pyramid levels' gradients through it.
  */
-export function poolingGrad(ctx: Pick<OnnxContext, 'g' | 'name'>, g: PoolGeometry, input: Shape, out: Shape, dy: string, indices: string | undefined): string {
+export function poolingGrad(ctx: Pick<GradContext, 'g' | 'name' | 'train'>, g: PoolGeometry, input: Shape, out: Shape, dy: string, indices: string | undefined): string {
   if (g.method === 'MAX') {
     // Into the argmax of each window: ONNX Runtime's MaxPool scans the window in row-major order and keeps a value
     // only when strictly greater, as Caffe does, so ties go to the first maximum in both (the tests check it).
     const overlap = [0, 1].some((a) => out[2 + a] > 1 && g.kernel[a] > g.stride[a]);
     if (!overlap) {
       // ONNX Runtime checks output_shape against the size the forward's window attributes give.
-      return ctx.g.node('MaxUnpool', [dy, indices!, ctx.g.int64(input)], { name: `${ctx.name}_dx`, attrs: windowAttrs(g, input, out) });
+      return maxUnpool(ctx.g, `${ctx.name}_dx`, dy, indices!, input, windowAttrs(g, input, out), ctx.train.cpu ?? true);
     }
     // Overlapping windows can share an argmax: their gradients add up (Caffe's +=).
-    const flat = ctx.g.int64([-1]);
-    const empty = ctx.g.node('ConstantOfShape', [ctx.g.int64([input.reduce((a, b) => a * b, 1)])], { name: `${ctx.name}_dx_zeros` });
-    const sum = ctx.g.node('ScatterElements', [
-      empty,
-      ctx.g.node('Reshape', [indices!, flat], { name: `${ctx.name}_indices_flat` }),
-      ctx.g.node('Reshape', [dy, flat], { name: `${ctx.name}_dy_flat` }),
-    ], { name: `${ctx.name}_dx_flat`, attrs: { axis: 0, reduction: 'add' } });
-    return ctx.g.node('Reshape', [sum, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
+    return scatterFlat(ctx.g, `${ctx.name}_dx`, dy, indices!, input, 'add');
   }
   if (g.global) {
     const mean = ctx.g.node('Mul', [dy, ctx.g.float32([1 / (input[2] * input[3])], [])], { name: `${ctx.name}_dy_mean` });
@@ -131,6 +125,28 @@ export function poolingGrad(ctx: Pick<OnnxContext, 'g' | 'name'>, g: PoolGeometr
     },
   });
   return ctx.g.node('Reshape', [spread, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
+}
+
+/**
+ * MaxUnpool: `values` placed at their flat `indices` (over the whole tensor, as MaxPool gives them) in zeros of
+ * `shape`, into `output` when given. ONNX Runtime's CUDA provider has no MaxUnpool, so a graph for it (`cpu`
+ * false) scatters into zeros instead, which it has: MaxUnpool on the CPU would copy both tensors across each way.
+ */
+export function maxUnpool(g: OnnxGraph, name: string, values: string, indices: string, shape: Shape, attrs: Record<string, AttrValue>, cpu: boolean, output?: string): string {
+  if (cpu) return g.node('MaxUnpool', [values, indices, g.int64(shape)], { name, attrs, ...(output ? { outputs: [output] } : {}) });
+  return scatterFlat(g, name, values, indices, shape, 'none', output);
+}
+
+/** Zeros of `shape` with `values` scattered to their flat `indices`; `add`: repeated indices sum. */
+function scatterFlat(g: OnnxGraph, name: string, values: string, indices: string, shape: Shape, reduction: 'add' | 'none', output?: string): string {
+  const flat = g.int64([-1]);
+  const empty = g.node('ConstantOfShape', [g.int64([shape.reduce((a, b) => a * b, 1)])], { name: `${name}_zeros` });
+  const scattered = g.node('ScatterElements', [
+    empty,
+    g.node('Reshape', [indices, flat], { name: `${name}_indices_flat` }),
+    g.node('Reshape', [values, flat], { name: `${name}_values_flat` }),
+  ], { name: `${name}_flat`, attrs: { axis: 0, ...(reduction === 'add' ? { reduction } : {}) } });
+  return g.node('Reshape', [scattered, g.int64(shape)], { name, ...(output ? { outputs: [output] } : {}) });
 }
 
 /**

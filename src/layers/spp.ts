@@ -75,7 +75,7 @@ export const spp: LayerDef = {
       const slice = ctx.g.node('Slice', [dy, ctx.g.int64([at]), ctx.g.int64([at + size]), ctx.g.int64([1])], { name: `${name}_dy` });
       at += size;
       const level = ctx.g.node('Reshape', [slice, ctx.g.int64(out)], { name: `${name}_dy_shape` });
-      return poolingGrad({ g: ctx.g, name }, g, input, out, level, max ? ctx.saved(`indices${l}`) : undefined);
+      return poolingGrad({ g: ctx.g, name, train: ctx.train }, g, input, out, level, max ? ctx.saved(`indices${l}`) : undefined);
     });
     return { dx: [ctx.g.node('Sum', parts, { name: `${ctx.name}_dx` })] };
   },

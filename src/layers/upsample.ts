@@ -4,6 +4,7 @@
 import { CaffeToolError } from '../errors.js';
 import { zeros } from './broadcast-grad.js';
 import { forkParam } from './fork-param.js';
+import { maxUnpool } from './pooling.js';
 import type { Params } from './params.js';
 import { formatShape } from './shape.js';
 import type { LayerDef, OnnxContext, Shape } from './types.js';
@@ -106,8 +107,11 @@ function unpoolToOnnx(ctx: OnnxContext): void {
   const [n, c] = ctx.inputs[0];
   const [, , oh, ow] = ctx.outputs[0];
   const flat = poolIndices(ctx);
+  // A training graph for the CUDA provider scatters instead (see maxUnpool).
+  const cpu = ctx.train?.cpu ?? true;
+  const unitWindow = { kernel_shape: [1, 1], strides: [1, 1] };
   if (flat) {
-    ctx.g.node('MaxUnpool', [ctx.x[0], flat, ctx.g.int64(ctx.outputs[0])], { outputs: ctx.y, name: ctx.name, attrs: { kernel_shape: [1, 1], strides: [1, 1] } });
+    maxUnpool(ctx.g, ctx.name, ctx.x[0], flat, ctx.outputs[0], unitWindow, cpu, ctx.y[0]);
     return;
   }
   const planes = ctx.g.int64([0, 0, -1]);
@@ -119,9 +123,7 @@ function unpoolToOnnx(ctx: OnnxContext): void {
     // made flat over N*C*OH*OW by each plane's offset; kernel and stride 1 make the inferred shape the input's,
     // never more than the output shape given.
     const placed = ctx.g.node('Reshape', [ctx.g.node('Add', [indices, planeOffsets(ctx)], { name: `${ctx.name}_flat` }), ctx.g.int64(ctx.inputs[0])], { name: `${ctx.name}_flat_shape` });
-    ctx.g.node('MaxUnpool', [ctx.x[0], placed, ctx.g.int64([n, c, oh, ow])], {
-      outputs: ctx.y, name: ctx.name, attrs: { kernel_shape: [1, 1], strides: [1, 1] },
-    });
+    maxUnpool(ctx.g, ctx.name, ctx.x[0], placed, [n, c, oh, ow], unitWindow, cpu, ctx.y[0]);
     return;
   }
   // A dynamic batch: ScatterElements into zeros of the runtime [N, C, OH*OW].

@@ -59,7 +59,8 @@ export class TrainingEngine {
   }
 
   static async create(net: Net, opts: EngineOptions = {}): Promise<TrainingEngine> {
-    const cpu = (opts.device?.kind ?? 'cpu') === 'cpu';
+    // opts.cpu false on the CPU builds the graph the CUDA provider gets, and runs it here (tests check it so).
+    const cpu = opts.cpu ?? (opts.device?.kind ?? 'cpu') === 'cpu';
     const nchwcBlock = cpu ? await nchwcBlockSize() : undefined;
     const graph = buildTrainingGraph(net, { ...opts, nchwcBlock, cpu });
     const values = new Map<OwnedParam, Float32Array>();
