@@ -145,3 +145,31 @@ describe('Accuracy in SegNet\'s fork (its accuracy_layer.cpp: partial_sort of (s
     assert.equal(bvlc.outputs.get('acc')![0], 0);
   });
 });
+
+describe('SegAccuracy (DeepLab and PSPNet seg_accuracy_layer.cpp, util/confusion_matrix.cpp), worked out by hand', () => {
+  // Six pixels of a 2x3 image; scores per pixel (classes 0..3), label:
+  //   p0 (.1 .9 0 -9) 1 | p1 (.5 .5 .2 -9) 0 | p2 (0 0 3 -9) 2 | p3 (2 1 0 -9) 255 | p4 (1 0 .5 -9) 0 | p5 (.2 .3 .1 -9) 2
+  // p1 ties classes 0 and 1: the partial_sort of (score, class) pairs predicts 1 (a first strict max would say 0).
+  const channels = [[0.1, 0.5, 0, 2, 1, 0.2], [0.9, 0.5, 0, 1, 0, 0.3], [0, 0.2, 3, 0, 0.5, 0.1], [-9, -9, -9, -9, -9, -9]];
+  const label = { shape: [1, 1, 2, 3], data: [1, 0, 2, 255, 0, 2] };
+  const scores = (c: number) => ({ shape: [1, c, 2, 3], data: channels.slice(0, c).flat() });
+  const layer = (param: string, tops = 'top: "acc"') => `type: "SegAccuracy" bottom: "s" bottom: "l" ${tops} seg_accuracy_param { ignore_label: 255 ${param} }`;
+  const forward = (dialect: Dialect, param: string, c: number, tops?: string, l = label) =>
+    run({ name: dialect, dialect, layer: layer(param, tops), inputs: { s: scores(c), l }, outputs: {}, grads: {} });
+
+  it('DeepLab, 4 classes: counts (truth, prediction) (1,1) (0,1) (2,2) (0,0) (2,1); accuracy 3/5, mean recall (1/2 + 1 + 1/2) / 3, mean IoU (1/2 + 1/3 + 1/2 + 1) / 4 (class 3 absent: 1)', async () => {
+    const r = await forward('deeplab', '', 4);
+    close('acc', r.outputs.get('acc'), [3 / 5, 2 / 3, (0.5 + 1 / 3 + 0.5 + 1) / 4], 1e-6);
+  });
+  it('PSPNet (its release has DeepLab\'s layer): the same measures', async () => {
+    const r = await forward('pspnet', '', 4);
+    close('acc', r.outputs.get('acc'), [3 / 5, 2 / 3, (0.5 + 1 / 3 + 0.5 + 1) / 4], 1e-6);
+  });
+  it('DeepLab: no pixel counted gives accuracy 0, mean recall 0, mean IoU 1', async () => {
+    const r = await forward('deeplab', '', 3, undefined, { shape: [1, 1, 2, 3], data: [255, 255, 255, 255, 255, 255] });
+    close('acc', r.outputs.get('acc'), [0, 0, 1]);
+  });
+  it('DeepLab: reset: false (counting across forwards) is refused, saying so', async () => {
+    await assert.rejects(forward('deeplab', 'reset: false', 3), /reset: false .* is not supported/);
+  });
+});
