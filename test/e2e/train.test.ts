@@ -1,7 +1,7 @@
 // caffe-tool train and test through the real command line: LeNet on the synthetic digits of fixtures/data (LMDB and
 // HDF5), interrupted with SIGINT and resumed from the snapshot to the same weights as an uninterrupted run, the
-// snapshots read back by python3-protobuf, `caffe-tool test` on the result, and a SegNet-like net on the tiny
-// DenseImageData set with per-class IoU.
+// snapshots read back by python3-protobuf, `caffe-tool test` on the result, a SegNet-like net on the tiny
+// DenseImageData set with per-class IoU, and a DeepLab-like one on the same images through ImageSegData.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -266,6 +266,28 @@ describe('caffe-tool train and test: a SegNet-like net on the tiny DenseImageDat
     assert.equal(doc.segmentation.iou.length, 3);
     assert.ok(Math.abs(doc.segmentation.pixelAccuracy - doc.outputs.accuracy) < 1e-6, 'pixel accuracy is what the Accuracy layer computes');
     assert.ok(doc.segmentation.meanIou > 0);
+  });
+});
+
+describe('caffe-tool train and test: a DeepLab-v2-like net (ImageSegData, Interp-shrunk label, SegAccuracy)', () => {
+  it('trains 80 iterations: the loss falls, the test\'s pixel accuracy and mean IoU rise; test gives the last test\'s three measures', () => {
+    const dir = tempDir();
+    const solver = solverIn(dir, 'deeplab_tiny_solver.prototxt', 'deeplab_tiny');
+    const r = run('train', '-solver', solver, '--log-json', join(dir, 'log.json'));
+    assert.equal(r.code, 0, r.stderr);
+    // SegAccuracy's top is [1, 1, 1, 3]: Caffe prints each value as its own output line.
+    assert.match(r.stderr, /Train net output #0: accuracy = .*\n.*Train net output #1: accuracy = .*\n.*Train net output #2: accuracy = .*\n.*Train net output #3: loss = /);
+    const events = jsonLines(join(dir, 'log.json')) as unknown as { phase: string; loss?: number; outputs: { accuracy: number[] } }[];
+    const train = events.filter((e) => e.phase === 'train');
+    assert.ok(train.at(-1)!.loss! < 0.6 * train[0].loss!, `loss ${train[0].loss} -> ${train.at(-1)!.loss}`);
+    const tests = events.filter((e) => e.phase === 'test').map((e) => e.outputs.accuracy);
+    assert.equal(tests.length, 2);
+    const [before, after] = tests;
+    assert.ok(after[0] > before[0] + 0.05 && after[2] > before[2], `pixel accuracy ${before[0]} -> ${after[0]}, mean IoU ${before[2]} -> ${after[2]}`);
+    const t = run('test', '-model', fixture('solve', 'deeplab_tiny_train_test.prototxt'), '-weights', join(dir, 'deeplab_tiny_iter_80.caffemodel'), '-iterations', '1', '--json');
+    assert.equal(t.code, 0, t.stderr);
+    const doc = JSON.parse(t.stdout) as { outputs: { accuracy: number[] } };
+    doc.outputs.accuracy.forEach((v, i) => assert.ok(Math.abs(v - after[i]) < 1e-6, `measure ${i}: ${v} against ${after[i]}`));
   });
 });
 

@@ -10,6 +10,7 @@ import type { Rng } from '../../surgery/fillers.js';
 import { openDenseImageData } from './dense-image-data.js';
 import { openHdf5Data } from './hdf5-data.js';
 import { openImageData } from './image-data.js';
+import { openImageSegData } from './image-seg-data.js';
 import { openLmdbData } from './lmdb-data.js';
 import { MemoryFeed, openDummy, openMemory } from './memory.js';
 import { type Batch, type BatchSource, layerRng, Prefetcher, Serial } from './source.js';
@@ -77,6 +78,8 @@ export function openDataLayer(layer: NetLayer, net: Net, opts: DataLayerOptions)
         return skipped(openImageData(input));
       case 'DenseImageData':
         return skipped(openDenseImageData(input));
+      case 'ImageSegData':
+        return skipped(openImageSegData(input));
       case 'HDF5Data':
         return skipped(openHdf5Data(input));
       case 'Input':
@@ -86,7 +89,7 @@ export function openDataLayer(layer: NetLayer, net: Net, opts: DataLayerOptions)
         return skipped(openDummy(input, shapes()));
       default:
         throw new CaffeToolError(`${layer.type} is not a data layer caffe-tool can read for training`, {
-          hint: 'data layers read here: Data (LMDB), ImageData, DenseImageData, HDF5Data, Input, MemoryData, DummyData',
+          hint: 'data layers read here: Data (LMDB), ImageData, DenseImageData, ImageSegData, HDF5Data, Input, MemoryData, DummyData',
         });
     }
   } catch (e) {

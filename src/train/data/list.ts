@@ -1,5 +1,6 @@
-// The list files of ImageData ("path label" per line) and DenseImageData ("image label_image"), read with
-// each entry's line number so that a missing file can be named with the line that lists it.
+// The list files of ImageData ("path label" per line), DenseImageData ("image label_image") and DeepLab's
+// ImageSegData (by label_type), read with each entry's line number so that a missing file can be named with the
+// line that lists it.
 import { readFileSync } from 'node:fs';
 import { CaffeToolError } from '../../errors.js';
 import { Rng } from '../../surgery/fillers.js';
@@ -51,6 +52,28 @@ export function readPairList(path: string): ListEntry[] {
     out.push({ line: i + 1, first: parts[0], second: parts[1] });
   });
   if (!out.length) throw new CaffeToolError(`the image/label list ${path} lists no pairs`);
+  return out;
+}
+
+/**
+ * ImageSegData: whitespace-separated columns, read with `>>`: the image, then (label_type PIXEL) the label image or
+ * (IMAGE) one integer label for the whole image; label_type NONE reads the image alone. Later columns are ignored.
+ */
+export function readSegList(path: string, labelType: 'NONE' | 'IMAGE' | 'PIXEL'): ListEntry[] {
+  const out: ListEntry[] = [];
+  readList(path, 'image/label').forEach((text, i) => {
+    const parts = text.trim().split(/\s+/).filter(Boolean);
+    if (!parts.length) return;
+    const where = { file: path, line: i + 1 };
+    if (labelType !== 'NONE' && parts.length < 2) {
+      throw new CaffeToolError(`expected 'image ${labelType === 'PIXEL' ? 'label_image' : 'label'}' (label_type ${labelType}), got '${text.trim()}'`, { where });
+    }
+    if (labelType === 'IMAGE' && !/^[-+]?\d+$/.test(parts[1])) {
+      throw new CaffeToolError(`label_type IMAGE needs an integer label after the image, got '${parts[1]}'`, { where, hint: 'for label images, set image_data_param { label_type: PIXEL }' });
+    }
+    out.push({ line: i + 1, first: parts[0], second: labelType === 'NONE' ? '' : parts[1] });
+  });
+  if (!out.length) throw new CaffeToolError(`the image list ${path} lists no images`);
   return out;
 }
 

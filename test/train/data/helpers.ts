@@ -29,3 +29,25 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** Where a 3x16x20 item lies in seg image `index` of `all` ([N, 3, 24, 32]): [row, column, mirrored], or undefined. */
+export function findWindow(item: Float32Array, all: Float32Array, index: number): [number, number, boolean] | undefined {
+  const img = all.subarray(index * 3 * 768, (index + 1) * 3 * 768);
+  for (let h = 0; h <= 8; h++) {
+    for (let w = 0; w <= 12; w++) {
+      for (const m of [false, true]) {
+        let same = true;
+        for (let c = 0; c < 3 && same; c++) {
+          for (let y = 0; y < 16 && same; y++) {
+            for (let x = 0; x < 20 && same; x++) {
+              const sx = m ? 31 - (w + x) : w + x;
+              same = item[(c * 16 + y) * 20 + x] === img[(c * 24 + h + y) * 32 + sx];
+            }
+          }
+        }
+        if (same) return [h, w, m];
+      }
+    }
+  }
+  return undefined;
+}

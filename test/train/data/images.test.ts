@@ -10,7 +10,7 @@ import { readNpy } from '../../../src/io/npy.js';
 import { resizeLinear } from '../../../src/io/image.js';
 import type { Batch, BatchSource } from '../../../src/train/data/index.js';
 import { tempDir } from '../../helpers.js';
-import { DATA, maxDiff, open, ref } from './helpers.js';
+import { DATA, findWindow, maxDiff, open, ref } from './helpers.js';
 
 const imageData = (extra = '', param = '') => `
 layer { name: "digits" type: "ImageData" top: "data" top: "label"
@@ -183,27 +183,6 @@ describe('DenseImageData', () => {
 });
 
 /** [h, w, mirrored] of the 16x20 window of image `index` (3x24x32 in `all`) that `item` is, or undefined. */
-function findWindow(item: Float32Array, all: Float32Array, index: number): [number, number, boolean] | undefined {
-  const img = all.subarray(index * 3 * 768, (index + 1) * 3 * 768);
-  for (let h = 0; h <= 8; h++) {
-    for (let w = 0; w <= 12; w++) {
-      for (const m of [false, true]) {
-        let same = true;
-        for (let c = 0; c < 3 && same; c++) {
-          for (let y = 0; y < 16 && same; y++) {
-            for (let x = 0; x < 20 && same; x++) {
-              const sx = m ? 31 - (w + x) : w + x;
-              same = item[(c * 16 + y) * 20 + x] === img[(c * 24 + h + y) * 32 + sx];
-            }
-          }
-        }
-        if (same) return [h, w, m];
-      }
-    }
-  }
-  return undefined;
-}
-
 describe('sources share nothing and prefetching changes nothing', () => {
   const text = imageData('transform_param { crop_size: 24 mirror: true }', 'shuffle: true');
 

@@ -1,0 +1,144 @@
+// DeepLab v2's ImageSegData (image_seg_data_layer.cpp and DataTransformer::TransformImgAndSeg, as in PSPNet's
+// release): an image and its label map per list line. Per image, in Caffe's order:
+// - both resized to new_height x new_width when given, by OpenCV's default INTER_LINEAR, the label too (as
+//   ReadImageToCVMat does it); a label_type IMAGE line gives a map of its one label, NONE one of ignore_label;
+// - the random draws: mirror (transform_param.mirror, in either phase), one of transform_param.scale_factors
+//   (in either phase; the image rescaled INTER_LINEAR, the label INTER_NEAREST, to trunc(size x factor));
+// - padded at the bottom and right up to the crop, the image with the mean values (0 once they are subtracted),
+//   the label with image_data_param.ignore_label; then cut at random offsets in TRAIN, the centre in TEST;
+// - (pixel - mean_value) x scale, in double as the fork computes it; the label's bytes as they are.
+// The third top, data_dim, holds each image's rows and columns after the new_height/new_width resize, at most the
+// data top's. Without a crop every image must come out at the first one's size (Caffe would write past its blob).
+import { CaffeToolError } from '../../errors.js';
+import { decodeImage, decodeLabel, type Pixels, resizeLinear, resizeNearest } from '../../io/image.js';
+import { type ListEntry, ListCursor, readSegList } from './list.js';
+import type { LayerInput } from './index.js';
+import { type Batch, Prefetcher, randInt } from './source.js';
+
+interface Draw {
+  mirror: boolean;
+  factor: number;
+  /** Uniform [0, 1) numbers that become the crop offsets once the image size is known; -1: centre. */
+  cropH: number;
+  cropW: number;
+}
+
+export function openImageSegData(input: LayerInput): Prefetcher {
+  const { layer, params, rng, resolve, phase } = input;
+  const p = params('image_data_param');
+  const t = params('transform_param');
+  const labelType = p.str('label_type') as 'NONE' | 'IMAGE' | 'PIXEL';
+  const listFile = resolve(p.str('source'));
+  const entries = readSegList(listFile, labelType);
+  const batchSize = p.num('batch_size');
+  const [newH, newW] = [p.num('new_height'), p.num('new_width')];
+  const has = (f: string) => t.info.byName.has(f) && t.has(f);
+  const [cropH, cropW] = t.has('crop_size') ? [t.num('crop_size'), t.num('crop_size')] : has('crop_height') ? [t.num('crop_height'), t.num('crop_width')] : [0, 0];
+  const crop = cropH > 0 && cropW > 0;
+  const channels = p.bool('is_color') ? 3 : 1;
+  const root = p.str('root_folder');
+  const ignore = p.num('ignore_label');
+  const mirror = t.bool('mirror');
+  const scale = t.num('scale');
+  const factors = t.info.byName.has('scale_factors') ? t.list('scale_factors').map(Math.fround) : [];
+  const means = t.list('mean_value');
+  if (means.length > 1 && means.length !== channels) {
+    throw new CaffeToolError(`Specify either 1 mean_value or as many as channels: ${channels} (got ${means.length})`, { where: { layer: layer.name } });
+  }
+  const meanOf = (c: number) => (means.length ? means[means.length === 1 ? 0 : c] : 0);
+  const cursor = new ListCursor(entries, p.bool('shuffle'), rng, p.num('rand_skip'));
+  const tops = layer.tops;
+  // The label's border, a CV_8U Mat's (cv::Scalar saturates).
+  const padLabel = byte(ignore);
+
+  const plan = () => {
+    const items: { entry: ListEntry; draw: Draw }[] = [];
+    for (let i = 0; i < batchSize; i++) {
+      const entry = cursor.next();
+      const m = mirror && rng.uniform() < 0.5;
+      const factor = factors.length ? factors[randInt(rng.uniform(), factors.length)] : 1;
+      const random = crop && phase === 'TRAIN';
+      items.push({ entry, draw: { mirror: m, factor, cropH: random ? rng.uniform() : -1, cropW: random ? rng.uniform() : -1 } });
+    }
+    return async (): Promise<Batch> => {
+      const loaded = await Promise.all(items.map(({ entry }) => load(entry)));
+      const [h, w] = crop ? [cropH, cropW] : [loaded[0].rows, loaded[0].cols];
+      const data = new Float32Array(batchSize * channels * h * w);
+      const label = new Float32Array(batchSize * h * w);
+      const dims = new Float32Array(batchSize * 2);
+      loaded.forEach((pair, i) => {
+        const { img, lab } = rescale(pair.img, pair.lab, items[i].draw.factor);
+        if (!crop && (img.height !== h || img.width !== w)) {
+          throw new CaffeToolError(`the image is ${img.height}x${img.width} but the first of its batch is ${h}x${w}`, {
+            where: pair.where, hint: 'give transform_param a crop (crop_size), or image_data_param new_height/new_width, so every image fits one size',
+          });
+        }
+        cut(img, lab, items[i].draw, h, w, data.subarray(i * channels * h * w, (i + 1) * channels * h * w), label.subarray(i * h * w, (i + 1) * h * w));
+        dims[2 * i] = Math.min(h, pair.rows);
+        dims[2 * i + 1] = Math.min(w, pair.cols);
+      });
+      const out: Batch = {};
+      const values = [{ data, dims: [batchSize, channels, h, w] }, { data: label, dims: [batchSize, 1, h, w] }, { data: dims, dims: [batchSize, 1, 1, 2] }];
+      tops.forEach((top, k) => (out[top] = values[k]));
+      return out;
+    };
+  };
+
+  async function load(entry: ListEntry): Promise<{ img: Pixels; lab: Pixels; rows: number; cols: number; where: { file: string; line: number; layer: string } }> {
+    const where = { file: listFile, line: entry.line, layer: layer.name };
+    const imagePath = resolve(root + entry.first);
+    let img = await decodeImage(imagePath, channels, where);
+    if (newH > 0 && newW > 0) img = resizeLinear(img, newH, newW);
+    let lab: Pixels;
+    if (labelType === 'PIXEL') {
+      const labelPath = resolve(root + entry.second);
+      lab = await decodeLabel(labelPath, where);
+      if (newH > 0 && newW > 0) lab = resizeLinear(lab, newH, newW);
+      if (lab.height !== img.height || lab.width !== img.width) {
+        throw new CaffeToolError(`the label image ${labelPath} is ${lab.height}x${lab.width} but its image ${imagePath} is ${img.height}x${img.width} (rows x columns)`, {
+          where, hint: 'a label image must have its image\'s size: one class per pixel',
+        });
+      }
+    } else {
+      // A label for the whole image (atoi), or ignore_label for none, in the fork's CV_8UC1 Mat.
+      const value = byte(labelType === 'IMAGE' ? Number.parseInt(entry.second, 10) : ignore);
+      lab = { data: new Uint8Array(img.height * img.width).fill(value), channels: 1, height: img.height, width: img.width, layout: 'hwc' };
+    }
+    return { img, lab, rows: img.height, cols: img.width, where };
+  }
+
+  /** scale_factors' rescale: both to trunc(size x factor) in float, the image INTER_LINEAR, the label INTER_NEAREST. */
+  function rescale(img: Pixels, lab: Pixels, factor: number): { img: Pixels; lab: Pixels } {
+    if (factor === 1) return { img, lab };
+    const rows = Math.trunc(Math.fround(img.height * factor));
+    const cols = Math.trunc(Math.fround(img.width * factor));
+    return { img: resizeLinear(img, rows, cols), lab: resizeNearest(lab, rows, cols) };
+  }
+
+  /** Pad (bottom, right) to h x w, cut at the draw's offsets, mirror, and write [C, h, w] data and [h, w] label. */
+  function cut(img: Pixels, lab: Pixels, draw: Draw, h: number, w: number, data: Float32Array, label: Float32Array): void {
+    const [rows, cols] = [Math.max(img.height, h), Math.max(img.width, w)];
+    const hOff = draw.cropH >= 0 ? randInt(draw.cropH, rows - h + 1) : (rows - h) >> 1;
+    const wOff = draw.cropW >= 0 ? randInt(draw.cropW, cols - w + 1) : (cols - w) >> 1;
+    const c = img.channels;
+    const rgb = img.order === 'rgb' && c === 3;
+    for (let y = 0; y < h; y++) {
+      const sy = hOff + y;
+      for (let x = 0; x < w; x++) {
+        const sx = wOff + x;
+        const inside = sy < img.height && sx < img.width;
+        const o = y * w + (draw.mirror ? w - 1 - x : x);
+        label[o] = inside ? lab.data[sy * lab.width + sx] : padLabel;
+        for (let ch = 0; ch < c; ch++) {
+          // Padding holds the mean itself, so it comes out 0.
+          data[ch * h * w + o] = inside ? (img.data[(sy * img.width + sx) * c + (rgb ? 2 - ch : ch)] - meanOf(ch)) * scale : 0;
+        }
+      }
+    }
+  }
+
+  return new Prefetcher(input.prefetch, plan);
+}
+
+/** OpenCV's saturate_cast<uchar>. */
+const byte = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
