@@ -13,6 +13,9 @@ const LAYERS: Record<string, string> = {
     data_param { source: "digits_test_png_lmdb" batch_size: 20 backend: LMDB } transform_param { crop_size: 20 mirror: true } }`,
   DenseImageData: `layer { name: "c" type: "DenseImageData" top: "data" top: "label"
     dense_image_data_param { source: "seg_train.txt" root_folder: "seg/" batch_size: 3 shuffle: true mirror: true crop_height: 16 crop_width: 16 } }`,
+  ImageSegData: `layer { name: "f" type: "ImageSegData" top: "data" top: "label" top: "dim"
+    image_data_param { source: "seg_train.txt" root_folder: "seg/" batch_size: 3 shuffle: true label_type: PIXEL }
+    transform_param { crop_size: 20 mirror: true scale_factors: 0.75 scale_factors: 1 mean_value: 100 } }`,
   HDF5Data: `layer { name: "d" type: "HDF5Data" top: "data" top: "label"
     hdf5_data_param { source: "digits_train_h5.txt" batch_size: 70 shuffle: true } }`,
   DummyData: `layer { name: "e" type: "DummyData" top: "x" dummy_data_param { data_filler { type: "gaussian" } shape { dim: 4 dim: 5 } } }`,
