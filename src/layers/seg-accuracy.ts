@@ -43,7 +43,12 @@ export const segAccuracy: LayerDef = {
     const name = (what: string) => `${ctx.name}_${what}`;
     const scores = g.node('Reshape', [ctx.x[0], g.int64([n, classes, h * w])], { name: name('scores') });
     const truth = g.node('Cast', [g.node('Reshape', [ctx.x[1], g.int64([n, h * w])], { name: name('label') })], { attrs: { to: INT64 }, name: name('truth') });
-    const predicted = g.node('ArgMax', [scores], { attrs: { axis: 1, keepdims: 0, select_last_index: 1 }, name: name('predicted') });
+    // The highest class holding the largest score. (ArgMax's select_last_index says the same, but ONNX Runtime's
+    // CUDA provider runs that on the CPU.)
+    const largest = g.node('ReduceMax', [scores, g.int64([1])], { attrs: { keepdims: 1 }, name: name('largest') });
+    const classIds = g.float32(Array.from({ length: classes }, (_, k) => k), [1, classes, 1]);
+    const topClasses = g.node('Where', [g.node('Equal', [scores, largest], { name: name('is_largest') }), classIds, g.float32([-1], [])], { name: name('top_classes') });
+    const predicted = g.node('Cast', [g.node('ReduceMax', [topClasses, g.int64([1])], { attrs: { keepdims: 0 }, name: name('top_class') })], { attrs: { to: INT64 }, name: name('predicted') });
     let counted = g.node('And', [
       g.node('GreaterOrEqual', [truth, g.int64([0], [])], { name: name('not_negative') }),
       g.node('Less', [truth, g.int64([classes], [])], { name: name('below_classes') }),

@@ -99,9 +99,11 @@ export const upsample: LayerDef = {
 
 /**
  * SegNet's max-unpooling: a zero top, then top[n, c, mask[i]] = x[n, c, i] for every i of each plane, in order
- * (where two indices coincide the later one wins, as in Caffe's loop; ONNX Runtime's MaxUnpool and
- * ScatterElements write in the same order). The mask holds plane-local indices h * W + w as floats, which is what the paired MAX Pooling
- * exports. An index past the output plane fails in both Caffe and ONNX Runtime.
+ * (where two indices coincide, which a mask from overlapping windows can hold, the later one wins, as in Caffe's
+ * loop; ONNX Runtime's MaxUnpool and ScatterElements write in the same order on the CPU; on a GPU neither the
+ * CUDA provider's scatter nor SegNet's own GPU kernel fixes the order). The mask holds plane-local indices
+ * h * W + w as floats, which is what the paired MAX Pooling exports. An index past the output plane fails in both
+ * Caffe and ONNX Runtime.
  */
 function unpoolToOnnx(ctx: OnnxContext): void {
   const [n, c] = ctx.inputs[0];

@@ -38,17 +38,33 @@ layer { name: "label" type: "Input" top: "label" input_param { shape { dim: 8 } 
 layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 20 kernel_size: 5 weight_filler { type: "xavier" } } }
 layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
 layer { name: "conv2" type: "Convolution" bottom: "pool1" top: "conv2" convolution_param { num_output: 50 kernel_size: 5 weight_filler { type: "xavier" } } }
-layer { name: "pool2" type: "Pooling" bottom: "conv2" top: "pool2" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
-layer { name: "ip1" type: "InnerProduct" bottom: "pool2" top: "ip1" inner_product_param { num_output: 100 weight_filler { type: "xavier" } } }
+layer { name: "spp" type: "SPP" bottom: "conv2" top: "spp" spp_param { pyramid_height: 2 pool: MAX } }
+layer { name: "ip1" type: "InnerProduct" bottom: "spp" top: "ip1" inner_product_param { num_output: 100 weight_filler { type: "xavier" } } }
 layer { name: "relu1" type: "ReLU" bottom: "ip1" top: "ip1" }
 layer { name: "ip2" type: "InnerProduct" bottom: "ip1" top: "ip2" inner_product_param { num_output: 10 weight_filler { type: "xavier" } } }
 layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip2" bottom: "label" top: "loss" }
+`;
+
+// DeepLab's dialect (whose field 143 is interp_param, so the inputs are the net's own): an overlapping max pooling, a dilated convolution, the label shrunk by Interp, SegAccuracy.
+const DEEPLAB = `name: "deeplab_like"
+input: "data" input_shape { dim: 2 dim: 3 dim: 17 dim: 17 }
+input: "label" input_shape { dim: 2 dim: 1 dim: 17 dim: 17 }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 8 kernel_size: 3 pad: 1 weight_filler { type: "msra" } } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 } }
+layer { name: "conv2" type: "Convolution" bottom: "pool1" top: "conv2" convolution_param { num_output: 8 kernel_size: 3 pad: 2 dilation: 2 weight_filler { type: "msra" } } }
+layer { name: "fc8" type: "Convolution" bottom: "conv2" top: "fc8" convolution_param { num_output: 3 kernel_size: 1 weight_filler { type: "msra" } } }
+layer { name: "label_shrink" type: "Interp" bottom: "label" top: "label_shrink" interp_param { shrink_factor: 2 } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc8" bottom: "label_shrink" top: "loss" }
+layer { name: "accuracy" type: "SegAccuracy" bottom: "fc8" bottom: "label_shrink" top: "accuracy" }
 `;
 
 const SOLVER = { base_lr: 0.05, momentum: 0.9, weight_decay: 0.0005, lr_policy: 'fixed', type: 'SGD' };
 
 interface Run {
   losses: number[];
+  /** The last step's outputs (SegAccuracy's measures, for one). */
+  outputs: Map<string, Float32Array>;
   values: Map<string, Float32Array>;
   ops: Set<string>;
 }
@@ -61,15 +77,17 @@ async function train(net: Net, cpu: boolean, steps: number): Promise<Run> {
     const solver = new Solver(SOLVER, engine.params, engine.values);
     const batch = syntheticBatch(net, 5);
     const losses: number[] = [];
+    let outputs = new Map<string, Float32Array>();
     for (let i = 0; i < steps; i++) {
       const rate = solver.learningRate();
       const r = await engine.step(batch, solver.sgdInputs(rate, engine.graph.sgd.keys()));
       assert.equal(r.updated.size, engine.params.filter((p) => p.lrMult !== 0).length, 'every learned blob stepped in the graph');
       solver.apply(r.grads, rate, r.updated);
       losses.push(r.loss);
+      outputs = r.outputs;
     }
-    const ops = new Set(engine.graph.g.nodes.map((n) => (n.domain ? `${n.domain}:${n.op}` : n.op)));
-    return { losses, values: new Map([...engine.values].map(([p, v]) => [p.key, v])), ops };
+    const ops = new Set(engine.graph.g.nodes.map((n) => (n.domain ? `${n.domain}:${n.op}` : n.attrs.select_last_index ? `${n.op}(select_last_index)` : n.op)));
+    return { losses, outputs, values: new Map([...engine.values].map(([p, v]) => [p.key, v])), ops };
   } finally {
     await engine.release();
   }
@@ -86,7 +104,14 @@ function worstDifference(a: Float32Array, b: Float32Array): number {
 }
 
 describe('the CUDA training graph against the CPU one (both on the CPU provider)', () => {
-  for (const [name, text, cpuOps] of [['segmenter', SEGMENTER, ['Col2Im', 'MaxUnpool']], ['LeNet-like', CLASSIFIER, ['Col2Im', 'MaxUnpool']]] as const) {
+  // ONNX Runtime's CUDA provider has no Col2Im, MaxUnpool or NCHWc kernels, and runs ArgMax's select_last_index on the CPU.
+  const cpuOnly = (op: string) => op.startsWith('com.microsoft.nchwc') || ['Col2Im', 'MaxUnpool', 'ArgMax(select_last_index)'].includes(op);
+  const nets = [
+    ['segmenter', SEGMENTER, ['Col2Im', 'MaxUnpool'], ['ConvTranspose']],
+    ['LeNet-like with SPP', CLASSIFIER, ['Col2Im', 'MaxUnpool'], ['ConvTranspose']],
+    ['DeepLab-like', DEEPLAB, [], []],
+  ] as const;
+  for (const [name, text, cpuOps, cudaOps] of nets) {
     it(`${name}: the same losses and weights after 3 SGD steps`, async () => {
       const file = parseCaffeText(text, { kinds: ['net'] });
       const net = buildNet(file.message, { phase: 'TRAIN', dialect: file.dialect });
@@ -95,13 +120,14 @@ describe('the CUDA training graph against the CPU one (both on the CPU provider)
       for (const op of cpuOps) assert.ok(cpu.ops.has(op), `the CPU graph has ${op}`);
       // 16 channels: blocked convolutions where this CPU has a block size.
       if (name === 'segmenter' && (await nchwcBlockSize())) assert.ok(cpu.ops.has('com.microsoft.nchwc:Conv'), 'the CPU graph has blocked convolutions');
-      for (const op of cuda.ops) assert.ok(!op.startsWith('com.microsoft.nchwc') && op !== 'Col2Im' && op !== 'MaxUnpool', `the CUDA graph has ${op}`);
-      assert.ok(cuda.ops.has('ConvTranspose'), 'the CUDA graph takes the strided data gradients by ConvTranspose');
+      for (const op of cuda.ops) assert.ok(!cpuOnly(op), `the CUDA graph has ${op}`);
+      for (const op of cudaOps) assert.ok(cuda.ops.has(op), `the CUDA graph has ${op}`);
       for (let i = 0; i < 3; i++) {
         assert.ok(Math.abs(cpu.losses[i] - cuda.losses[i]) <= 1e-5 * Math.abs(cpu.losses[i]), `loss at step ${i + 1}: ${cpu.losses[i]} against ${cuda.losses[i]}`);
       }
       // The run moves: the loss falls, so agreement is not two graphs standing still.
       assert.ok(cpu.losses[2] < cpu.losses[0], `loss ${cpu.losses.join(' -> ')}`);
+      for (const [top, v] of cpu.outputs) assert.ok(worstDifference(v, cuda.outputs.get(top)!) <= 1e-5, `output ${top}: ${v} against ${cuda.outputs.get(top)}`);
       for (const [key, v] of cpu.values) {
         const d = worstDifference(v, cuda.values.get(key)!);
         assert.ok(d <= 1e-5, `${key}: largest difference ${d.toExponential(2)} of its largest value`);

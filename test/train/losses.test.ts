@@ -161,6 +161,18 @@ describe('SegAccuracy (DeepLab and PSPNet seg_accuracy_layer.cpp, util/confusion
     const r = await forward('deeplab', '', 4);
     close('acc', r.outputs.get('acc'), [3 / 5, 2 / 3, (0.5 + 1 / 3 + 0.5 + 1) / 4], 1e-6);
   });
+  it('a batch of two, two ignore labels, a label past the classes (Caffe aborts; here it is not counted): 7/9, 5/6, 17/24', async () => {
+    // Image 2: q0 (0 0 0 1) 3 | q1 (1 1 1 1) 7, ignored | q2 (0 2 0 0) 1 | q3 (0 0 0 0) 9, past the 4 classes |
+    // q4 (5 0 0 0) 0 | q5 (0 0 1 0) 2. With image 1's five counts the matrix rows are 0: (0,0) 2, (0,1) 1;
+    // 1: (1,1) 2; 2: (2,2) 2, (2,1) 1; 3: (3,3) 1. Recall 2/3, 1, 2/3, 1; IoU 2/3, 2/4, 2/3, 1.
+    const second = [[0, 1, 0, 0, 5, 0], [0, 1, 2, 0, 0, 0], [0, 1, 0, 0, 0, 1], [1, 1, 0, 0, 0, 0]];
+    const inputs = {
+      s: { shape: [2, 4, 2, 3], data: [...channels.flat(), ...second.flat()] },
+      l: { shape: [2, 1, 2, 3], data: [...label.data, 3, 7, 1, 9, 0, 2] },
+    };
+    const r = await run({ name: 'batch', dialect: 'deeplab', layer: layer('ignore_label: 7'), inputs, outputs: {}, grads: {} });
+    close('acc', r.outputs.get('acc'), [7 / 9, 5 / 6, 17 / 24], 1e-6);
+  });
   it('PSPNet (its release has DeepLab\'s layer): the same measures', async () => {
     const r = await forward('pspnet', '', 4);
     close('acc', r.outputs.get('acc'), [3 / 5, 2 / 3, (0.5 + 1 / 3 + 0.5 + 1) / 4], 1e-6);
