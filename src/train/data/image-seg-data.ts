@@ -6,25 +6,24 @@
 //   (in either phase; the image rescaled INTER_LINEAR, the label INTER_NEAREST, to trunc(size x factor));
 // - padded at the bottom and right up to the crop, the image with the mean values (0 once they are subtracted),
 //   the label with image_data_param.ignore_label; then cut at random offsets in TRAIN, the centre in TEST;
-// - (pixel - mean_value) x scale, in double as the fork computes it; the label's bytes as they are.
+// - (pixel - mean_value) x scale in float, as the fork's Dtype arithmetic; the label's bytes as they are.
 // The third top, data_dim, holds each image's rows and columns after the new_height/new_width resize, at most the
 // data top's. Without a crop every image must come out at the first one's size (Caffe would write past its blob).
 import { CaffeToolError } from '../../errors.js';
 import { decodeImage, decodeLabel, type Pixels, resizeLinear, resizeNearest } from '../../io/image.js';
+import { segCrop } from '../../layers/image-seg-data.js';
 import { type ListEntry, ListCursor, readSegList } from './list.js';
 import type { LayerInput } from './index.js';
 import { type Batch, Prefetcher, randInt } from './source.js';
+import type { Draw } from './transform.js';
 
-interface Draw {
-  mirror: boolean;
+/** The transform's draws plus the scale factor drawn. */
+interface SegDraw extends Draw {
   factor: number;
-  /** Uniform [0, 1) numbers that become the crop offsets once the image size is known; -1: centre. */
-  cropH: number;
-  cropW: number;
 }
 
 export function openImageSegData(input: LayerInput): Prefetcher {
-  const { layer, params, rng, resolve, phase } = input;
+  const { layer, params, rng, resolve, phase, transformer } = input;
   const p = params('image_data_param');
   const t = params('transform_param');
   const labelType = p.str('label_type') as 'NONE' | 'IMAGE' | 'PIXEL';
@@ -32,27 +31,28 @@ export function openImageSegData(input: LayerInput): Prefetcher {
   const entries = readSegList(listFile, labelType);
   const batchSize = p.num('batch_size');
   const [newH, newW] = [p.num('new_height'), p.num('new_width')];
-  const has = (f: string) => t.info.byName.has(f) && t.has(f);
-  const [cropH, cropW] = t.has('crop_size') ? [t.num('crop_size'), t.num('crop_size')] : has('crop_height') ? [t.num('crop_height'), t.num('crop_width')] : [0, 0];
+  const [cropH, cropW] = segCrop(t);
   const crop = cropH > 0 && cropW > 0;
   const channels = p.bool('is_color') ? 3 : 1;
   const root = p.str('root_folder');
   const ignore = p.num('ignore_label');
-  const mirror = t.bool('mirror');
-  const scale = t.num('scale');
-  const factors = t.info.byName.has('scale_factors') ? t.list('scale_factors').map(Math.fround) : [];
-  const means = t.list('mean_value');
-  if (means.length > 1 && means.length !== channels) {
-    throw new CaffeToolError(`Specify either 1 mean_value or as many as channels: ${channels} (got ${means.length})`, { where: { layer: layer.name } });
+  const { mirror, scale } = transformer;
+  const factors = t.info.byName.has('scale_factors') ? t.list('scale_factors') : [];
+  if (!crop && factors.some((f) => f !== 1)) {
+    throw new CaffeToolError('transform_param.scale_factors rescale every image, so ImageSegData needs a crop to give its batches one size', {
+      where: { layer: layer.name }, hint: 'set transform_param crop_size (or crop_height and crop_width)',
+    });
   }
-  const meanOf = (c: number) => (means.length ? means[means.length === 1 ? 0 : c] : 0);
+  const means = Array.from({ length: channels }, (_, c) => transformer.meanValue(c, channels));
+  // Without a crop, the first image read fixes the size, as Caffe's setup does (batches are started in order).
+  let firstSize: Promise<[number, number]> | undefined;
   const cursor = new ListCursor(entries, p.bool('shuffle'), rng, p.num('rand_skip'));
   const tops = layer.tops;
   // The label's border, a CV_8U Mat's (cv::Scalar saturates).
   const padLabel = byte(ignore);
 
   const plan = () => {
-    const items: { entry: ListEntry; draw: Draw }[] = [];
+    const items: { entry: ListEntry; draw: SegDraw }[] = [];
     for (let i = 0; i < batchSize; i++) {
       const entry = cursor.next();
       const m = mirror && rng.uniform() < 0.5;
@@ -61,15 +61,17 @@ export function openImageSegData(input: LayerInput): Prefetcher {
       items.push({ entry, draw: { mirror: m, factor, cropH: random ? rng.uniform() : -1, cropW: random ? rng.uniform() : -1 } });
     }
     return async (): Promise<Batch> => {
-      const loaded = await Promise.all(items.map(({ entry }) => load(entry)));
-      const [h, w] = crop ? [cropH, cropW] : [loaded[0].rows, loaded[0].cols];
+      const loading = Promise.all(items.map(({ entry }) => load(entry)));
+      firstSize ??= loading.then((l): [number, number] => [l[0].rows, l[0].cols]);
+      const loaded = await loading;
+      const [h, w] = crop ? [cropH, cropW] : await firstSize;
       const data = new Float32Array(batchSize * channels * h * w);
       const label = new Float32Array(batchSize * h * w);
       const dims = new Float32Array(batchSize * 2);
       loaded.forEach((pair, i) => {
         const { img, lab } = rescale(pair.img, pair.lab, items[i].draw.factor);
         if (!crop && (img.height !== h || img.width !== w)) {
-          throw new CaffeToolError(`the image is ${img.height}x${img.width} but the first of its batch is ${h}x${w}`, {
+          throw new CaffeToolError(`the image is ${img.height}x${img.width} but the first one read is ${h}x${w}`, {
             where: pair.where, hint: 'give transform_param a crop (crop_size), or image_data_param new_height/new_width, so every image fits one size',
           });
         }
@@ -110,13 +112,13 @@ export function openImageSegData(input: LayerInput): Prefetcher {
   /** scale_factors' rescale: both to trunc(size x factor) in float, the image INTER_LINEAR, the label INTER_NEAREST. */
   function rescale(img: Pixels, lab: Pixels, factor: number): { img: Pixels; lab: Pixels } {
     if (factor === 1) return { img, lab };
-    const rows = Math.trunc(Math.fround(img.height * factor));
-    const cols = Math.trunc(Math.fround(img.width * factor));
+    const rows = Math.trunc(Math.fround(img.height * Math.fround(factor)));
+    const cols = Math.trunc(Math.fround(img.width * Math.fround(factor)));
     return { img: resizeLinear(img, rows, cols), lab: resizeNearest(lab, rows, cols) };
   }
 
   /** Pad (bottom, right) to h x w, cut at the draw's offsets, mirror, and write [C, h, w] data and [h, w] label. */
-  function cut(img: Pixels, lab: Pixels, draw: Draw, h: number, w: number, data: Float32Array, label: Float32Array): void {
+  function cut(img: Pixels, lab: Pixels, draw: SegDraw, h: number, w: number, data: Float32Array, label: Float32Array): void {
     const [rows, cols] = [Math.max(img.height, h), Math.max(img.width, w)];
     const hOff = draw.cropH >= 0 ? randInt(draw.cropH, rows - h + 1) : (rows - h) >> 1;
     const wOff = draw.cropW >= 0 ? randInt(draw.cropW, cols - w + 1) : (cols - w) >> 1;
@@ -131,7 +133,7 @@ export function openImageSegData(input: LayerInput): Prefetcher {
         label[o] = inside ? lab.data[sy * lab.width + sx] : padLabel;
         for (let ch = 0; ch < c; ch++) {
           // Padding holds the mean itself, so it comes out 0.
-          data[ch * h * w + o] = inside ? (img.data[(sy * img.width + sx) * c + (rgb ? 2 - ch : ch)] - meanOf(ch)) * scale : 0;
+          data[ch * h * w + o] = inside ? Math.fround(img.data[(sy * img.width + sx) * c + (rgb ? 2 - ch : ch)] - means[ch]) * scale : 0;
         }
       }
     }

@@ -110,6 +110,12 @@ export class Transformer {
     }
   }
 
+  /** The mean_value of channel `ch` of a `channels`-channel image, 0 without mean values. */
+  meanValue(ch: number, channels: number): number {
+    this.checkMeanValues(channels);
+    return this.meanValues.length ? this.meanValues[this.meanValues.length === 1 ? 0 : ch] : 0;
+  }
+
   private meanFor(c: number, h: number, w: number): Float32Array | undefined {
     if (this.mean) {
       const [mc, mh, mw] = this.mean.shape;
@@ -118,9 +124,13 @@ export class Transformer {
       }
       return this.mean.data;
     }
+    this.checkMeanValues(c);
+    return undefined;
+  }
+
+  private checkMeanValues(c: number): void {
     if (this.meanValues.length > 1 && this.meanValues.length !== c) {
       throw new CaffeToolError(`transform_param has ${this.meanValues.length} mean_value for a ${c}-channel image: give one, or one per channel`);
     }
-    return undefined;
   }
 }

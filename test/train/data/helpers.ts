@@ -30,7 +30,7 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** Where a 3x16x20 item lies in seg image `index` of `all` ([N, 3, 24, 32]): [row, column, mirrored], or undefined. */
+/** [h, w, mirrored] of the 16x20 window of seg image `index` (3x24x32 in `all`) that `item` is, or undefined. */
 export function findWindow(item: Float32Array, all: Float32Array, index: number): [number, number, boolean] | undefined {
   const img = all.subarray(index * 3 * 768, (index + 1) * 3 * 768);
   for (let h = 0; h <= 8; h++) {

@@ -182,7 +182,6 @@ describe('DenseImageData', () => {
   });
 });
 
-/** [h, w, mirrored] of the 16x20 window of image `index` (3x24x32 in `all`) that `item` is, or undefined. */
 describe('sources share nothing and prefetching changes nothing', () => {
   const text = imageData('transform_param { crop_size: 24 mirror: true }', 'shuffle: true');
 
