@@ -46,8 +46,9 @@ export async function createSession(
     executionProviders: device.kind === 'cuda' ? [{ name: 'cuda', deviceId: device.id } as ort.InferenceSession.ExecutionProviderConfig, 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
     ...(device.threads ? { intraOpNumThreads: device.threads } : {}),
-    // Warnings only: ONNX Runtime's own notices would mix with the command's output on stderr.
-    logSeverityLevel: 3,
+    // Fatal only: ONNX Runtime's own notices would mix with the command's output on stderr, and its errors come
+    // back as exceptions, which caffe-tool reports in the net's terms.
+    logSeverityLevel: 4,
     ...(externalData ? { externalData } : {}),
   };
   try {

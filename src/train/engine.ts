@@ -103,7 +103,12 @@ export class TrainingEngine {
       feeds[v.rate] = new ort.Tensor('float32', Float32Array.of(rate), []);
       feeds[v.history] = new ort.Tensor('float32', history, p.shape);
     }
-    const results = await this.session.run(feeds);
+    let results: ort.InferenceSession.OnnxValueMapType;
+    try {
+      results = await this.session.run(feeds);
+    } catch (e) {
+      throw runFailure(this.net, e);
+    }
     const read = (name: string) => results[name].data as Float32Array;
     const updated = new Map<OwnedParam, SgdResult>();
     for (const [p, v] of this.graph.sgd) updated.set(p, { value: read(v.value), history: read(v.historyNext) });
@@ -129,6 +134,27 @@ export class TrainingEngine {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * ONNX Runtime's failure inside a node, said in the net's terms: the graph names every node after its layer
+ * (`conv1_dx`), so the longest layer name the node's name starts with is the layer. A label past the classes is
+ * the usual cause in a loss or accuracy layer (an index out of range).
+ */
+export function runFailure(net: Net, e: unknown): Error {
+  const message = (e as Error)?.message ?? String(e);
+  const m = /running (\w+) node\. Name:'([^']*)' Status Message: ([\s\S]*)$/.exec(message);
+  if (!m) return e instanceof Error ? e : new Error(message);
+  const [, op, node] = m;
+  // The status starts with the runtime's source location and function signature: keep what follows them.
+  const reason = m[3].replace(/^\S+\.(?:cc|h):\d+ [\s\S]*?\] /, '').trim();
+  const layer = net.layers.filter((l) => node === l.name || node.startsWith(`${l.name}_`)).sort((a, b) => b.name.length - a.name.length)[0];
+  const label = /range|index/i.test(reason) && layer && (layer.def.loss || layer.def.trainingOnly);
+  return new CaffeToolError(`ONNX Runtime stopped ${layer ? `in layer '${layer.name}' (${layer.type}), ` : ''}at its ${op} node '${node}': ${reason}`, {
+    where: layer ? { layer: layer.name } : {},
+    hint: label ? 'a label that is not a class (0 to the number of classes - 1) and not the ignore_label reaches this layer: check the label data (Caffe does not check it either, and reads past the scores)' : undefined,
+    cause: e,
+  });
 }
 
 function tensor(data: Float32Array | undefined, shape: number[], what: string): ort.Tensor {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseCaffeText, writeCaffeFile } from '../../src/io/files.js';
 import type { Dialect } from '../../src/io/schema.js';
 import { buildNet } from '../../src/net/net.js';
+import { CaffeToolError } from '../../src/errors.js';
 import { TrainingEngine } from '../../src/train/engine.js';
 import { fixture, tempDir } from '../helpers.js';
 import { checkGradients } from './gradcheck.js';
@@ -183,5 +184,18 @@ describe('SegAccuracy (DeepLab and PSPNet seg_accuracy_layer.cpp, util/confusion
   });
   it('DeepLab: reset: false (counting across forwards) is refused, saying so', async () => {
     await assert.rejects(forward('deeplab', 'reset: false', 3), /reset: false .* is not supported/);
+  });
+});
+
+describe('a label past the classes', () => {
+  it('stops the step with the layer named and the label blamed, not an internal error', async () => {
+    const inputs = { x: { shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, label: { shape: [2], data: [1, 3] } };
+    await assert.rejects(run({ name: 'past', dialect: 'bvlc', layer: 'type: "SoftmaxWithLoss" bottom: "x" bottom: "label" top: "loss"', inputs, outputs: {}, grads: {} }), (e: CaffeToolError) => {
+      assert.ok(e instanceof CaffeToolError, String(e));
+      assert.match(e.message, /ONNX Runtime stopped in layer 'under_test' \(SoftmaxWithLoss\), at its GatherElements node/);
+      assert.equal(e.where.layer, 'under_test');
+      assert.match(e.hint ?? '', /a label that is not a class/);
+      return true;
+    });
   });
 });
