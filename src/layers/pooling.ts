@@ -117,13 +117,21 @@ export function poolingGrad(ctx: Pick<GradContext, 'g' | 'name' | 'train'>, g: P
   const planes = ctx.g.node('Reshape', [divided, ctx.g.int64([input[0] * input[1], 1, out[2], out[3]])], { name: `${ctx.name}_dy_planes` });
   // The windows reach s(out-1) + k - pad; rows past that get no gradient (output_padding, always < stride).
   const end = [0, 1].map((a) => g.stride[a] * (out[2 + a] - 1) + g.kernel[a] - g.pad[a] - input[2 + a]);
-  const spread = ctx.g.node('ConvTranspose', [planes, ctx.g.float32(new Float32Array(g.kernel[0] * g.kernel[1]).fill(1), [1, 1, ...g.kernel])], {
-    name: `${ctx.name}_spread`,
-    attrs: {
-      kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...end.map((e) => Math.max(0, e))],
-      ...(end.some((e) => e < 0) ? { output_padding: end.map((e) => Math.max(0, -e)) } : {}),
-    },
-  });
+  const ones = ctx.g.float32(new Float32Array(g.kernel[0] * g.kernel[1]).fill(1), [1, 1, ...g.kernel]);
+  const outputPadding: Record<string, AttrValue> = end.some((e) => e < 0) ? { output_padding: end.map((e) => Math.max(0, -e)) } : {};
+  const trim = end.map((e) => Math.max(0, e));
+  let spread: string;
+  if ((ctx.train.cpu ?? true) || trim.every((e, a) => e === g.pad[a])) {
+    spread = ctx.g.node('ConvTranspose', [planes, ones], {
+      name: `${ctx.name}_spread`, attrs: { kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...trim], ...outputPadding },
+    });
+  } else {
+    // ONNX Runtime's CUDA provider runs a ConvTranspose with unequal pads on the CPU: spread unpadded, then cut.
+    const full = ctx.g.node('ConvTranspose', [planes, ones], {
+      name: `${ctx.name}_spread_full`, attrs: { kernel_shape: g.kernel, strides: g.stride, pads: [0, 0, 0, 0], ...outputPadding },
+    });
+    spread = ctx.g.node('Slice', [full, ctx.g.int64(g.pad), ctx.g.int64(g.pad.map((p, a) => p + input[2 + a])), ctx.g.int64([2, 3])], { name: `${ctx.name}_spread` });
+  }
   return ctx.g.node('Reshape', [spread, ctx.g.int64(input)], { name: `${ctx.name}_dx` });
 }
 
