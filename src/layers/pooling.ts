@@ -204,10 +204,20 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
     return;
   }
   // AVE: Caffe divides by the window clipped to the padded input [-pad, H + pad), not to the overhang that
-  // rounding up adds. Where no window reaches past H + pad that is ONNX's count_include_pad; elsewhere the
-  // k*k average is rescaled position by position.
-  const avg = ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 }, ...(overhangs(g, input, out) ? {} : { outputs: [ctx.y[0]], name: ctx.name }) });
-  if (!overhangs(g, input, out)) return;
+  // rounding up adds. Where no window reaches past H + pad that is ONNX's count_include_pad.
+  if (!overhangs(g, input, out)) {
+    ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 }, outputs: [ctx.y[0]], name: ctx.name });
+    return;
+  }
+  // Elsewhere the k*k average of the padded window is rescaled position by position. A training graph for ONNX
+  // Runtime's CUDA provider pads the zeros in by hand: that provider hands cuDNN the leading pads only, and cuDNN
+  // divides the overhanging windows by what they cover. (The CPU's NCHWc rewrite wants AveragePool's own pads.)
+  const [top, left, bottom, right] = attrs.pads;
+  const avg = ctx.train?.cpu === false
+    ? ctx.g.node('AveragePool', [ctx.g.node('Pad', [x, ctx.g.int64([0, 0, top, left, 0, 0, bottom, right])], { name: `${ctx.name}_padded` })], {
+      attrs: { kernel_shape: g.kernel, strides: g.stride }, name: `${ctx.name}_window_mean`,
+    })
+    : ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 }, name: `${ctx.name}_window_mean` });
   const factor = poolSizes(g, input, out).map((size) => (g.kernel[0] * g.kernel[1]) / size);
   ctx.g.node('Mul', [avg, ctx.g.initializer(`${ctx.name}_divisor`, factor, [1, 1, out[2], out[3]])], { outputs: [ctx.y[0]], name: ctx.name });
 }

@@ -91,7 +91,7 @@ async function train(net: Net, cpu: boolean, steps: number): Promise<Run> {
     const ops = new Set(engine.graph.g.nodes.map((n) => {
       if (n.domain) return `${n.domain}:${n.op}`;
       if (n.attrs.select_last_index) return `${n.op}(select_last_index)`;
-      return n.op === 'ConvTranspose' && asymmetric(n.attrs.pads as number[]) ? 'ConvTranspose(unequal pads)' : n.op;
+      return (n.op === 'ConvTranspose' || n.op === 'AveragePool') && n.attrs.pads && asymmetric(n.attrs.pads as number[]) ? `${n.op}(unequal pads)` : n.op;
     }));
     return { losses, outputs, values: new Map([...engine.values].map(([p, v]) => [p.key, v])), ops };
   } finally {
@@ -110,13 +110,14 @@ function worstDifference(a: Float32Array, b: Float32Array): number {
 }
 
 describe('the CUDA training graph against the CPU one (both on the CPU provider)', () => {
-  // ONNX Runtime's CUDA provider has no Col2Im, MaxUnpool or NCHWc kernels, and runs ArgMax's select_last_index and
-  // a ConvTranspose with unequal pads on the CPU.
-  const cpuOnly = (op: string) => op.startsWith('com.microsoft.nchwc') || ['Col2Im', 'MaxUnpool', 'ArgMax(select_last_index)', 'ConvTranspose(unequal pads)'].includes(op);
+  // ONNX Runtime's CUDA provider has no Col2Im, MaxUnpool or NCHWc kernels, runs ArgMax's select_last_index and a
+  // ConvTranspose with unequal pads on the CPU, and gives cuDNN an AveragePool's leading pads only.
+  const cpuOnly = (op: string) => op.startsWith('com.microsoft.nchwc')
+    || ['Col2Im', 'MaxUnpool', 'ArgMax(select_last_index)', 'ConvTranspose(unequal pads)', 'AveragePool(unequal pads)'].includes(op);
   const nets = [
     ['segmenter', SEGMENTER, ['Col2Im', 'MaxUnpool'], ['ConvTranspose']],
     // AVE 3x3 stride 2 on 8x8: the last window hangs one row and column over the edge.
-    ['LeNet-like with AVE pooling and SPP', CLASSIFIER, ['Col2Im', 'MaxUnpool', 'ConvTranspose(unequal pads)'], ['ConvTranspose']],
+    ['LeNet-like with AVE pooling and SPP', CLASSIFIER, ['Col2Im', 'MaxUnpool', 'ConvTranspose(unequal pads)', 'AveragePool(unequal pads)'], ['ConvTranspose', 'Pad']],
     ['DeepLab-like', DEEPLAB, [], []],
   ] as const;
   for (const [name, text, cpuOps, cudaOps] of nets) {
