@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { deviceOf, withDeviceOptions, type DeviceOptions } from './device.js';
 import { CaffeToolError, usageError } from '../errors.js';
+import { layerTimes, type LayerTimes, profileFolder, readProfile } from '../runtime/layer-times.js';
 import { openModel } from '../runtime/model.js';
 import { runSession } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
@@ -18,6 +19,7 @@ interface Options extends DeviceOptions {
   shape?: string[];
   json?: boolean;
   backward?: boolean;
+  layers?: boolean;
 }
 
 export function register(program: Command): void {
@@ -31,31 +33,34 @@ export function register(program: Command): void {
     .option('--shape <name=N,C,H,W...>', 'input shapes for the Caffe net')
     .option('--json', 'print one JSON document')
     .option('--backward', 'time a training step (the TRAIN net forward and backward) instead of the forward')
+    .option('--layers', 'also each layer\'s time, forward (and backward), from ONNX Runtime\'s profile (a Caffe net only)')
     .action(async (opts: Options) => {
       const iterations = Number(opts.iterations);
       const warmup = Number(opts.warmup);
       if (!(Number.isInteger(iterations) && iterations > 0)) throw usageError(`--iterations must be a positive whole number, not '${opts.iterations}'`);
       if (!(Number.isInteger(warmup) && warmup >= 0)) throw usageError(`--warmup must be a whole number, 0 or more, not '${opts.warmup}'`);
       if (opts.batch !== undefined && !(Number.isInteger(Number(opts.batch)) && Number(opts.batch) > 0)) throw usageError(`--batch must be a positive whole number, not '${opts.batch}'`);
+      if (opts.layers && !opts.model) throw usageError('--layers names the layers of a Caffe net: give --model');
       if (opts.backward) {
         if (!opts.model || opts.onnx) throw usageError('--backward times a Caffe net: give --model (a train/val or deploy prototxt)');
         if (opts.batch !== undefined) throw usageError('--backward takes the batch from the net: set it with --shape data=N,C,H,W');
         const inputs = parseInputShapes(opts.shape) ?? (await dataLayerShapes(opts.model, 'TRAIN', notice));
-        const r = await timeTrainingStep({ model: opts.model, weights: opts.weights, inputs, device: deviceOf(opts), iterations, warmup, notice });
+        const r = await timeTrainingStep({ model: opts.model, weights: opts.weights, inputs, device: deviceOf(opts), iterations, warmup, layers: opts.layers, notice });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
           return;
         }
         process.stdout.write(
           `training step (forward + backward, batch ${r.batch}, ${iterations} iterations after ${warmup} warm-up): mean ${r.meanMs.toFixed(2)} ms, p50 ${r.p50Ms.toFixed(2)}, p99 ${r.p99Ms.toFixed(2)}, min ${r.minMs.toFixed(2)} ms\n` +
-            `${r.iterationsPerSecond.toFixed(2)} iterations/s\n`,
+            `${r.iterationsPerSecond.toFixed(2)} iterations/s\n${r.layers ? perLayer(r.layers) : ''}`,
         );
         return;
       }
+      const profile = opts.layers ? profileFolder() : undefined;
       const model = await openModel({
         model: opts.model, weights: opts.weights, onnx: opts.onnx, device: deviceOf(opts),
         inputs: parseInputShapes(opts.shape) ?? (opts.model && !opts.onnx ? await dataLayerShapes(opts.model, 'TEST', notice) : undefined),
-        randomWeights: true, dynamicBatch: opts.batch !== undefined, notice,
+        randomWeights: true, dynamicBatch: opts.batch !== undefined, notice, profile,
       });
       const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
       let batch = 0;
@@ -76,7 +81,8 @@ export function register(program: Command): void {
       }
       const stats = timingStats(times);
       const mean = stats.meanMs;
-      const result = { batch, iterations, warmup, loadMs: model.loadMs, ...stats, imagesPerSecond: (batch * 1000) / mean };
+      const layers = profile ? layerTimes(readProfile(model.session, profile), model.layers ?? [], iterations) : undefined;
+      const result = { batch, iterations, warmup, loadMs: model.loadMs, ...stats, imagesPerSecond: (batch * 1000) / mean, ...(layers ? { layers } : {}) };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         return;
@@ -85,7 +91,18 @@ export function register(program: Command): void {
       process.stdout.write(
         `model ready in ${model.loadMs.toFixed(0)} ms\n` +
           `forward (batch ${batch}, ${iterations} iterations after ${warmup} warm-up): mean ${f(mean)} ms, p50 ${f(result.p50Ms)}, p90 ${f(result.p90Ms)}, p99 ${f(result.p99Ms)}, min ${f(result.minMs)} ms\n` +
-          `${result.imagesPerSecond.toFixed(1)} images/s\n`,
+          `${result.imagesPerSecond.toFixed(1)} images/s\n${layers ? perLayer(layers) : ''}`,
       );
     });
+}
+
+/** `caffe time`'s "Average time per layer" lines: the name right-aligned in 10, a tab, forward (and backward). */
+function perLayer(t: LayerTimes): string {
+  const lines = ['Average time per layer (ONNX Runtime\'s kernel times):'];
+  for (const l of t.layers) {
+    lines.push(`${l.layer.padStart(10)}\tforward: ${l.forwardMs.toFixed(4)} ms.`);
+    if (l.backwardMs !== undefined) lines.push(`${l.layer.padStart(10)}\tbackward: ${l.backwardMs.toFixed(4)} ms.`);
+  }
+  lines.push(`ONNX Runtime's own nodes (layout reorders): ${t.otherMs.toFixed(4)} ms.`);
+  return `${lines.join('\n')}\n`;
 }

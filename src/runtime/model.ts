@@ -23,6 +23,8 @@ export interface ModelSpec {
   randomWeights?: boolean;
   dynamicBatch?: boolean;
   notice?: (message: string) => void;
+  /** A folder for ONNX Runtime's profile (layer-times.ts). */
+  profile?: string;
 }
 
 export interface ReadyModel {
@@ -32,6 +34,8 @@ export interface ReadyModel {
   preprocess: Preprocess;
   /** Milliseconds from the files to a ready session. */
   loadMs: number;
+  /** A Caffe net's layers in its order (its graph's nodes are named after them); none for an ONNX file. */
+  layers?: string[];
 }
 
 export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
@@ -40,7 +44,7 @@ export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
   if (spec.onnx) {
     const bytes = readFileSync(spec.onnx);
     const inputs = onnxInputs(bytes, spec.onnx);
-    const session = await createSession(bytes, spec.device);
+    const session = await createSession(bytes, spec.device, undefined, spec.profile);
     return { session, inputs, outputs: [...session.outputNames], preprocess: { scale: 1, channelOrder: 'bgr' }, loadMs: performance.now() - start };
   }
   if (!spec.model) throw usageError('give the model: --model M.prototxt --weights W.caffemodel, or --onnx F.onnx');
@@ -60,17 +64,17 @@ export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
   if (exported.skipped.length) spec.notice?.(`left out training-only layers: ${exported.skipped.join(', ')}`);
   let session: ort.InferenceSession;
   try {
-    session = await createSession(exported.model, spec.device, exported.externalData);
+    session = await createSession(exported.model, spec.device, exported.externalData, spec.profile);
   } catch (e) {
     if (!nchwcBlock) throw e;
     // A graph the layout did not foresee: the plain export (its weights were reordered in place, so read again).
     spec.notice?.(`ONNX Runtime refused the blocked layout (${(e as Error).message}); loading the plain graph`);
     exported = exportOnnx(load(() => {}).net, { dynamicBatch: spec.dynamicBatch, forSession: true });
-    session = await createSession(exported.model, spec.device, exported.externalData);
+    session = await createSession(exported.model, spec.device, exported.externalData, spec.profile);
   }
   return {
     session, inputs: exported.inputs.map((i) => ({ name: i.name, shape: i.shape ?? [] })), outputs: exported.outputs.map((o) => o.name),
-    preprocess: preprocessFromNet(param, dirname(model)), loadMs: performance.now() - start,
+    preprocess: preprocessFromNet(param, dirname(model)), loadMs: performance.now() - start, layers: net.layers.map((l) => l.name),
   };
 }
 

@@ -35,9 +35,12 @@ export function cudaProviderInstalled(): boolean {
 export const CUDA_INSTALL_HINT =
   'the CUDA provider is not downloaded at install time (.npmrc has onnxruntime-node-install=skip); on a machine with CUDA 12, reinstall with: ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci';
 
-/** A session on an ONNX model (bytes or a file); `externalData`: the buffers its external tensors name (exportOnnx forSession). */
+/**
+ * A session on an ONNX model (bytes or a file); `externalData`: the buffers its external tensors name (exportOnnx
+ * forSession); `profile`: a folder for ONNX Runtime's profile of every run (layer-times.ts reads it).
+ */
 export async function createSession(
-  model: Uint8Array | string, device: Device = { kind: 'cpu' }, externalData?: { path: string; data: Uint8Array }[],
+  model: Uint8Array | string, device: Device = { kind: 'cpu' }, externalData?: { path: string; data: Uint8Array }[], profile?: string,
 ): Promise<ort.InferenceSession> {
   if (device.kind === 'cuda' && !cudaProviderInstalled()) {
     throw new CaffeToolError("--device cuda: ONNX Runtime's CUDA provider is not installed", { hint: CUDA_INSTALL_HINT });
@@ -50,6 +53,7 @@ export async function createSession(
     // back as exceptions, which caffe-tool reports in the net's terms.
     logSeverityLevel: 4,
     ...(externalData ? { externalData } : {}),
+    ...(profile ? { enableProfiling: true, profileFilePrefix: join(profile, 'profile') } : {}),
   };
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);

@@ -11,6 +11,7 @@ import type { Net, NetBlob } from '../net/net.js';
 import { Rng } from '../surgery/fillers.js';
 import { encodeModel } from '../convert/onnx/model.js';
 import { nchwcBlockSize } from '../runtime/nchwc.js';
+import { layerOfNode, layerTimes, type LayerTimes, readProfile } from '../runtime/layer-times.js';
 import { createSession, type Device } from '../runtime/session.js';
 import { buildTrainingGraph, type GraphOptions, type TrainingGraph } from './graph.js';
 import type { OwnedParam } from './params.js';
@@ -24,6 +25,8 @@ export interface EngineOptions extends GraphOptions {
   values?: Map<string, Float32Array>;
   /** Use the given value arrays themselves, not copies: a test net sharing the train net's blobs. */
   shareValues?: boolean;
+  /** A folder for ONNX Runtime's profile of every step (profileFolder; read back with layerTimes). */
+  profile?: string;
 }
 
 export interface StepResult {
@@ -66,7 +69,7 @@ export class TrainingEngine {
     const values = new Map<OwnedParam, Float32Array>();
     for (const p of graph.params.owned) values.set(p, startingValue(p, opts.values, opts.shareValues ?? false));
     const model = encodeModel(graph.g, { name: net.name, producerVersion: 'caffe-tool', doc: `training graph of '${net.name}'` });
-    const session = await createSession(model, opts.device);
+    const session = await createSession(model, opts.device, undefined, opts.profile);
     return new TrainingEngine(net, graph, session, values, new Rng(opts.seed ?? 1));
   }
 
@@ -131,6 +134,11 @@ export class TrainingEngine {
     for (const [p, v] of statistics) this.values.get(p)!.set(v);
   }
 
+  /** With opts.profile: the average kernel time per step of each layer's forward and backward over the last `steps` steps. */
+  layerTimes(profile: string, steps: number): LayerTimes {
+    return layerTimes(readProfile(this.session, profile), this.net.layers.map((l) => l.name), steps, this.graph.forwardNodes);
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
@@ -148,7 +156,8 @@ export function runFailure(net: Net, e: unknown): Error {
   const [, op, node] = m;
   // The status starts with the runtime's source location and function signature: keep what follows them.
   const reason = m[3].replace(/^\S+\.(?:cc|h):\d+ [\s\S]*?\] /, '').trim();
-  const layer = net.layers.filter((l) => node === l.name || node.startsWith(`${l.name}_`)).sort((a, b) => b.name.length - a.name.length)[0];
+  const name = layerOfNode(net.layers.map((l) => l.name), node);
+  const layer = net.layers.find((l) => l.name === name);
   const label = /range|index/i.test(reason) && layer && (layer.def.loss || layer.def.trainingOnly);
   return new CaffeToolError(`ONNX Runtime stopped ${layer ? `in layer '${layer.name}' (${layer.type}), ` : ''}at its ${op} node '${node}': ${reason}`, {
     where: layer ? { layer: layer.name } : {},

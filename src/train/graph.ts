@@ -75,6 +75,8 @@ export interface TrainingGraph {
   dataGrads: Map<string, string>;
   /** exposeAll / expose: the exposed blob versions' value names. */
   exposed: Map<NetBlob, string>;
+  /** The names of the forward part's nodes (the rest is the backward and the in-graph SGD). */
+  forwardNodes: Set<string>;
 }
 
 export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingGraph {
@@ -174,6 +176,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
   const sgd = new Map<OwnedParam, SgdValues>();
   const gradIn = new Map<string, GraphTensor>();
   const dataGrads = new Map<string, string>();
+  const forwardNodes = new Set(g.nodes.map((n) => n.name));
   if (seed !== 'none') {
     const backward = new Backward(net, g, names, params, seed === 'external' ? (opts.inputGrads ?? [...data.keys()]) : []);
     if (seed === 'loss') backward.seedLosses();
@@ -205,7 +208,7 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
   g.prune();
   // Caffe numbers a net's outputs ("Train net output #k") in name order: net.cpp collects them in a std::set<string>.
   const byName = new Map([...outputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { g, params, data, paramInputs, grads, sgd, updates, randoms, outputs: byName, loss, gradIn, dataGrads, exposed };
+  return { g, params, data, paramInputs, grads, sgd, updates, randoms, outputs: byName, loss, gradIn, dataGrads, exposed, forwardNodes };
 }
 
 /** Caffe's SGD step of blob p (sgd_solver.cpp: Regularize, ComputeUpdateValue, Net::Update) from its gradient `grad`. */

@@ -10,6 +10,7 @@ import { netParams } from './params.js';
 import { DataNet } from './solve.js';
 import { readNetSource } from './solver-file.js';
 import { syntheticBatch } from './synthetic.js';
+import { type LayerTimes, profileFolder } from '../runtime/layer-times.js';
 import { timingStats, type TimingStats } from '../runtime/stats.js';
 
 export interface StepTiming extends TimingStats {
@@ -17,15 +18,18 @@ export interface StepTiming extends TimingStats {
   iterations: number;
   warmup: number;
   iterationsPerSecond: number;
+  /** With opts.layers: each layer's forward and backward kernel time per step, from ONNX Runtime's profile. */
+  layers?: LayerTimes;
 }
 
 export async function timeTrainingStep(opts: {
-  model: string; weights?: string; inputs?: Record<string, number[]>; device?: Device; iterations: number; warmup: number; notice?: (m: string) => void;
+  model: string; weights?: string; inputs?: Record<string, number[]>; device?: Device; iterations: number; warmup: number; layers?: boolean; notice?: (m: string) => void;
 }): Promise<StepTiming> {
   const { net } = loadNet(opts.model, { phase: 'TRAIN', inputs: opts.inputs, notice: opts.notice });
   if (opts.weights) (await readWeights(opts.weights, opts.notice))(net);
   const values = initialValues(net, netParams(net).owned, 1);
-  const engine = await TrainingEngine.create(net, { device: opts.device, values });
+  const profile = opts.layers ? profileFolder() : undefined;
+  const engine = await TrainingEngine.create(net, { device: opts.device, values, profile });
   try {
     const batch = syntheticBatch(net);
     for (let i = 0; i < opts.warmup; i++) await engine.step(batch);
@@ -37,7 +41,8 @@ export async function timeTrainingStep(opts: {
     }
     const stats = timingStats(times);
     const first = [...engine.graph.data.values()][0];
-    return { batch: first?.shape[0] ?? 1, iterations: opts.iterations, warmup: opts.warmup, ...stats, iterationsPerSecond: 1000 / stats.meanMs };
+    const layers = profile ? engine.layerTimes(profile, opts.iterations) : undefined;
+    return { batch: first?.shape[0] ?? 1, iterations: opts.iterations, warmup: opts.warmup, ...stats, iterationsPerSecond: 1000 / stats.meanMs, ...(layers ? { layers } : {}) };
   } finally {
     await engine.release();
   }
