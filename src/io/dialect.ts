@@ -16,6 +16,7 @@ export const FORK_LAYER_TYPES: Record<string, readonly Dialect[]> = {
   SegAccuracy: ['deeplab', 'pspnet'],
   ImageSegData: ['deeplab'],
   DenseCRF: ['deeplab'],
+  MatWrite: ['deeplab', 'pspnet'],
   BiasChannel: ['pspnet'],
   ROIPooling: ['fast-rcnn'],
   SmoothL1Loss: ['fast-rcnn', 'ssd', 'nvcaffe'],

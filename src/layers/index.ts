@@ -58,6 +58,7 @@ import { parameter } from './parameter.js';
 import { reduction } from './reduction.js';
 import { reshape } from './reshape.js';
 import { silence } from './silence.js';
+import { matWrite } from './mat-write.js';
 import { slice } from './slice.js';
 import { split } from './split.js';
 import { tile } from './tile.js';
@@ -107,7 +108,7 @@ const ALL: LayerDef[] = [
   // recurrent
   lstm, lstmUnit, rnn,
   // forks
-  detectionEvaluate, detectionOutput, permute, priorBox,
+  detectionEvaluate, detectionOutput, matWrite, permute, priorBox,
 ];
 
 const REGISTRY = new Map<string, LayerDef>();
