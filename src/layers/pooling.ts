@@ -210,16 +210,29 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
     return;
   }
   // Elsewhere the k*k average of the padded window is rescaled position by position. A training graph for ONNX
-  // Runtime's CUDA provider pads the zeros in by hand: that provider hands cuDNN the leading pads only, and cuDNN
-  // divides the overhanging windows by what they cover. (The CPU's NCHWc rewrite wants AveragePool's own pads.)
-  const [top, left, bottom, right] = attrs.pads;
+  // Runtime's CUDA provider gives AveragePool equal pads and adds the overhang's zeros itself: that provider hands
+  // cuDNN the leading pads only, and cuDNN divides an overhanging window by what it covers. (Concat, because ONNX
+  // Runtime folds a Pad back into the pooling's pads; the CPU's NCHWc rewrite wants the pooling's own pads.)
   const avg = ctx.train?.cpu === false
-    ? ctx.g.node('AveragePool', [ctx.g.node('Pad', [x, ctx.g.int64([0, 0, top, left, 0, 0, bottom, right])], { name: `${ctx.name}_padded` })], {
-      attrs: { kernel_shape: g.kernel, strides: g.stride }, name: `${ctx.name}_window_mean`,
+    ? ctx.g.node('AveragePool', [zerosAfter(ctx, x, input, [0, 1].map((a) => attrs.pads[2 + a] - g.pad[a]))], {
+      attrs: { kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...g.pad], count_include_pad: 1 }, name: `${ctx.name}_window_mean`,
     })
     : ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 }, name: `${ctx.name}_window_mean` });
   const factor = poolSizes(g, input, out).map((size) => (g.kernel[0] * g.kernel[1]) / size);
   ctx.g.node('Mul', [avg, ctx.g.initializer(`${ctx.name}_divisor`, factor, [1, 1, out[2], out[3]])], { outputs: [ctx.y[0]], name: ctx.name });
+}
+
+/** x [N, C, H, W] with extra[0] rows and extra[1] columns of zeros after its own (none where extra is 0 or less). */
+function zerosAfter(ctx: Pick<OnnxContext, 'g' | 'name'>, x: string, input: Shape, extra: number[]): string {
+  let out = x;
+  const shape = [...input];
+  for (const a of [0, 1]) {
+    if (extra[a] <= 0) continue;
+    const zeros = ctx.g.node('ConstantOfShape', [ctx.g.int64(shape.map((d, i) => (i === 2 + a ? extra[a] : d)))], { name: `${ctx.name}_overhang${a}` });
+    out = ctx.g.node('Concat', [out, zeros], { attrs: { axis: 2 + a }, name: `${ctx.name}_overhang${a}_joined` });
+    shape[2 + a] += extra[a];
+  }
+  return out;
 }
 
 /** AVE's divisor at each output position: the window clipped to the padded input [-pad, H + pad). */

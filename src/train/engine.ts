@@ -25,7 +25,7 @@ export interface EngineOptions extends GraphOptions {
   values?: Map<string, Float32Array>;
   /** Use the given value arrays themselves, not copies: a test net sharing the train net's blobs. */
   shareValues?: boolean;
-  /** A folder for ONNX Runtime's profile of every step (profileFolder; read back with layerTimes). */
+  /** A folder for ONNX Runtime's profile of every step (withProfileFolder; read back with layerTimes). */
   profile?: string;
 }
 
@@ -136,7 +136,8 @@ export class TrainingEngine {
 
   /** With opts.profile: the average kernel time per step of each layer's forward and backward over the last `steps` steps. */
   layerTimes(profile: string, steps: number): LayerTimes {
-    return layerTimes(readProfile(this.session, profile), this.net.layers.map((l) => l.name), steps, this.graph.forwardNodes);
+    const parts = { forward: this.graph.forwardNodes, all: this.graph.g.nodes.map((n) => n.name) };
+    return layerTimes(readProfile(this.session, profile), this.net.layers.map((l) => l.name), steps, parts);
   }
 
   async release(): Promise<void> {
@@ -155,11 +156,11 @@ export function runFailure(net: Net, e: unknown): Error {
   if (!m) return e instanceof Error ? e : new Error(message);
   const [, op, node] = m;
   // The status starts with the runtime's source location and function signature: keep what follows them.
-  const reason = m[3].replace(/^\S+\.(?:cc|h):\d+ [\s\S]*?\] /, '').trim();
+  const reason = m[3].replace(/^\S+\.(?:cc|h):\d+ [^(]*\([^)]*\)(?: const)?(?: \[with [^\]]*\])? /, '').trim();
   const name = layerOfNode(net.layers.map((l) => l.name), node);
   const layer = net.layers.find((l) => l.name === name);
   const label = /range|index/i.test(reason) && layer && (layer.def.loss || layer.def.trainingOnly);
-  return new CaffeToolError(`ONNX Runtime stopped ${layer ? `in layer '${layer.name}' (${layer.type}), ` : ''}at its ${op} node '${node}': ${reason}`, {
+  return new CaffeToolError(`ONNX Runtime stopped at ${layer ? `the ${layer.type} layer's` : 'the'} ${op} node '${node}': ${reason}`, {
     where: layer ? { layer: layer.name } : {},
     hint: label ? 'a label that is not a class (0 to the number of classes - 1) and not the ignore_label reaches this layer: check the label data (Caffe does not check it either, and reads past the scores)' : undefined,
     cause: e,

@@ -10,7 +10,7 @@ import { netParams } from './params.js';
 import { DataNet } from './solve.js';
 import { readNetSource } from './solver-file.js';
 import { syntheticBatch } from './synthetic.js';
-import { type LayerTimes, profileFolder } from '../runtime/layer-times.js';
+import { type LayerTimes, PROFILED_RUNS, withProfileFolder } from '../runtime/layer-times.js';
 import { timingStats, type TimingStats } from '../runtime/stats.js';
 
 export interface StepTiming extends TimingStats {
@@ -18,8 +18,8 @@ export interface StepTiming extends TimingStats {
   iterations: number;
   warmup: number;
   iterationsPerSecond: number;
-  /** With opts.layers: each layer's forward and backward kernel time per step, from ONNX Runtime's profile. */
-  layers?: LayerTimes;
+  /** With opts.layers: each layer's forward and backward kernel time per step, from a profiled session of its own. */
+  layerTimes?: LayerTimes;
 }
 
 export async function timeTrainingStep(opts: {
@@ -28,8 +28,7 @@ export async function timeTrainingStep(opts: {
   const { net } = loadNet(opts.model, { phase: 'TRAIN', inputs: opts.inputs, notice: opts.notice });
   if (opts.weights) (await readWeights(opts.weights, opts.notice))(net);
   const values = initialValues(net, netParams(net).owned, 1);
-  const profile = opts.layers ? profileFolder() : undefined;
-  const engine = await TrainingEngine.create(net, { device: opts.device, values, profile });
+  const engine = await TrainingEngine.create(net, { device: opts.device, values });
   try {
     const batch = syntheticBatch(net);
     for (let i = 0; i < opts.warmup; i++) await engine.step(batch);
@@ -41,8 +40,19 @@ export async function timeTrainingStep(opts: {
     }
     const stats = timingStats(times);
     const first = [...engine.graph.data.values()][0];
-    const layers = profile ? engine.layerTimes(profile, opts.iterations) : undefined;
-    return { batch: first?.shape[0] ?? 1, iterations: opts.iterations, warmup: opts.warmup, ...stats, iterationsPerSecond: 1000 / stats.meanMs, ...(layers ? { layers } : {}) };
+    const timing = { batch: first?.shape[0] ?? 1, iterations: opts.iterations, warmup: opts.warmup, ...stats, iterationsPerSecond: 1000 / stats.meanMs };
+    // Profiling slows every node down: the per-layer table comes from a session of its own, after the timing.
+    if (!opts.layers) return timing;
+    const layerTimes = await withProfileFolder(async (profile) => {
+      const profiled = await TrainingEngine.create(net, { device: opts.device, values, profile });
+      try {
+        for (let i = 0; i <= PROFILED_RUNS; i++) await profiled.step(batch);
+        return profiled.layerTimes(profile, PROFILED_RUNS);
+      } finally {
+        await profiled.release();
+      }
+    });
+    return { ...timing, layerTimes };
   } finally {
     await engine.release();
   }

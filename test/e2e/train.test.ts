@@ -292,17 +292,18 @@ describe('caffe-tool train and test: a DeepLab-v2-like net (ImageSegData, Interp
 });
 
 describe('caffe-tool time --layers', () => {
-  it('gives each layer\'s forward and backward time, which add up to no more than the step', () => {
+  it('gives each layer\'s forward and backward time, which add up to about the step', () => {
     const r = run('time', '--model', fixture('solve', 'digits_lenet_train_test.prototxt'), '--backward', '--layers', '--shape', 'data=8,1,28,28', 'label=8', '--iterations', '3', '--warmup', '1', '--json');
     assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as { meanMs: number; layers: { layers: { layer: string; forwardMs: number; backwardMs: number }[]; otherMs: number } };
-    const byName = new Map(doc.layers.layers.map((l) => [l.layer, l]));
+    const doc = JSON.parse(r.stdout) as { meanMs: number; layerTimes: { layers: { layer: string; forwardMs: number; backwardMs: number }[]; otherMs: number } };
+    const byName = new Map(doc.layerTimes.layers.map((l) => [l.layer, l]));
     for (const name of ['conv1', 'conv2', 'ip1', 'ip2']) {
       const l = byName.get(name)!;
       assert.ok(l.forwardMs > 0 && l.backwardMs > 0, `${name}: ${JSON.stringify(l)}`);
     }
-    const sum = doc.layers.otherMs + doc.layers.layers.reduce((a, l) => a + l.forwardMs + l.backwardMs, 0);
-    assert.ok(sum <= doc.meanMs * 1.1, `layers ${sum} ms, step ${doc.meanMs} ms`);
+    // The table comes from a profiled session of its own, slower per node than the timed one: only roughly the step.
+    const sum = doc.layerTimes.otherMs + doc.layerTimes.layers.reduce((a, l) => a + l.forwardMs + l.backwardMs, 0);
+    assert.ok(sum > 0 && sum <= doc.meanMs * 3, `layers ${sum} ms, step ${doc.meanMs} ms`);
     const text = run('time', '--model', fixture('solve', 'digits_lenet_train_test.prototxt'), '--backward', '--layers', '--shape', 'data=8,1,28,28', 'label=8', '--iterations', '2', '--warmup', '0');
     assert.match(text.stdout, /Average time per layer[^\n]*\n[\s\S]*\n {5}conv1\tforward: [\d.]+ ms\.\n {5}conv1\tbackward: [\d.]+ ms\./);
   });
