@@ -10,7 +10,6 @@ import type { NetSource } from './solver-file.js';
 import { TestScores } from './test-scores.js';
 import { DataNet } from './solve.js';
 import { MatWriter } from './mat-write.js';
-import { isAbsolute, join } from 'node:path';
 
 export interface EvaluateOptions {
   weights: string;
@@ -52,7 +51,7 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
     // Net::CopyTrainedLayersFrom leaves a layer the weights do not name as its fillers made it.
     if (report.missing.length) opts.notice?.(`${opts.weights} has no blobs for ${report.missing.join(', ')}: they keep their fillers, as in Caffe`);
     const seg = segmentationPair(net);
-    const writers = MatWriter.forNet(net, (p) => (isAbsolute(p) ? p : join(opts.baseDir, p)));
+    const writers = MatWriter.forNet(net, opts.baseDir);
     const expose = [...(seg ? [net.blobs().get(seg.scores)!] : []), ...writers.flatMap((w) => w.bottoms)];
     engine = await TrainingEngine.create(net, { device: opts.device, backward: 'none', values, expose: expose.length ? expose : undefined });
     const scores = new TestScores(engine);
@@ -62,8 +61,7 @@ export async function evaluate(source: NetSource, opts: EvaluateOptions): Promis
       const batch = await data.next();
       const r = await engine.step(batch);
       scores.add(r);
-      // A data top is not a graph output: the batch holds it.
-      for (const w of writers) w.write(w.bottoms.map((b) => r.exposed.get(b) ?? batch[b.name]));
+      for (const w of writers) w.writeStep(r.exposed, batch);
       opts.onBatch?.(i, r.outputs);
       if (seg) {
         const blob = [...r.exposed.entries()].find(([b]) => b.name === seg.scores)!;

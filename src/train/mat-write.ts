@@ -4,6 +4,7 @@
 // one single-precision variable `data`, dims [W, H, C, N] over the blob's own N x C x H x W values (MATLAB reads
 // them column-major, so data(w, h, c, n) is blob(n, c, h, w)), uncompressed, MAT v5 as matio writes by default.
 import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { CaffeToolError } from '../errors.js';
 import { writeMatFile } from '../io/mat.js';
 import type { Params } from '../layers/params.js';
@@ -15,12 +16,18 @@ export class MatWriter {
 
   private constructor(readonly layer: NetLayer, private readonly prefix: string, private readonly period: number, private readonly names: string[] | undefined) {}
 
-  /** A writer for each MatWrite layer of the net; `resolve` finds the source list as the data layers find theirs. */
-  static forNet(net: Net, resolve: (path: string) => string): MatWriter[] {
+  /** A writer for each MatWrite layer of the net; a relative source list is read from `baseDir`, as the data layers' are. */
+  static forNet(net: Net, baseDir: string): MatWriter[] {
     return net.layers.filter((l) => l.type === 'MatWrite').map((l) => {
       const p = net.params(l, 'mat_write_param');
-      return new MatWriter(l, p.str('prefix'), p.num('period'), p.has('source') ? readNames(resolve(p.str('source')), p, l.name) : undefined);
+      const source = p.has('source') ? p.str('source') : undefined;
+      return new MatWriter(l, p.str('prefix'), p.num('period'), source === undefined ? undefined : readNames(isAbsolute(source) ? source : join(baseDir, source), p, l.name));
     });
+  }
+
+  /** Each pass's bottom values: the graph's exposed blobs, or the batch for a data top (not a graph output). */
+  writeStep(exposed: Map<NetBlob, Float32Array>, batch: Record<string, Float32Array>): void {
+    this.write(this.layer.bottoms.map((b) => exposed.get(b) ?? batch[b.name]));
   }
 
   /** The blob versions to read out of the graph. */
@@ -29,7 +36,7 @@ export class MatWriter {
   }
 
   /** One forward pass: the bottoms' values, in bottom order. */
-  write(values: Float32Array[]): void {
+  private write(values: Float32Array[]): void {
     const k = this.pass++;
     if (k % this.period !== 0) return;
     if (this.names && k >= this.names.length) {

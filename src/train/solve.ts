@@ -10,6 +10,7 @@ import type { Device } from '../runtime/session.js';
 import { openDataLayer, type Batch, type BatchSource } from './data/index.js';
 import { TrainingEngine, type StepResult } from './engine.js';
 import { initialValues, readWeights } from './init.js';
+import { MatWriter } from './mat-write.js';
 import { g6, outputLine, type TrainLog } from './log.js';
 import { netParams, type OwnedParam } from './params.js';
 import { Monitor, watchedBlobs } from './monitor.js';
@@ -176,15 +177,21 @@ export async function train(solver: SolverFile, opts: TrainOptions): Promise<Tra
     const shared = new Map<string, Float32Array>();
     for (const [q, v] of engine.values) shared.set(q.key, v);
     const testEngines: TrainingEngine[] = [];
-    for (const t of testData) {
+    // A test net's MatWrite layers (DeepLab) write each test pass's blobs, counting on from one test to the next.
+    const testWriters = testData.map((t) => MatWriter.forNet(t.net, solver.baseDir));
+    for (const [k, t] of testData.entries()) {
       for (const attach of sources) attach(t.net);
       const own = initialValues(t.net, netParams(t.net).owned, seed);
-      const e = await TrainingEngine.create(t.net, { device: opts.device, backward: 'none', values: new Map([...own, ...shared]), shareValues: true });
+      const expose = testWriters[k].flatMap((w) => w.bottoms);
+      const e = await TrainingEngine.create(t.net, {
+        device: opts.device, backward: 'none', values: new Map([...own, ...shared]), shareValues: true, ...(expose.length ? { expose } : {}),
+      });
       engines.push(e);
       testEngines.push(e);
     }
 
-    const run = new Run(solver, opts, engine, state, trainData, testData, testEngines, testIter, seed, opts.monitor ? new Monitor(watched) : undefined);
+    const monitor = opts.monitor ? new Monitor(watched) : undefined;
+    const run = new Run(solver, opts, engine, state, trainData, testData, testEngines, testWriters, testIter, seed, monitor);
     return await run.solve(testsDue);
   } finally {
     await trainData.close();
@@ -206,7 +213,7 @@ class Run {
   constructor(
     private readonly solver: SolverFile, private readonly opts: TrainOptions, private readonly engine: TrainingEngine,
     private readonly state: Solver, private readonly trainData: DataNet, private readonly testData: DataNet[],
-    private readonly testEngines: TrainingEngine[], private readonly testIter: number[], private readonly seed: number,
+    private readonly testEngines: TrainingEngine[], private readonly testWriters: MatWriter[][], private readonly testIter: number[], private readonly seed: number,
     private readonly monitor: Monitor | undefined,
   ) {
     this.log = opts.log;
@@ -360,7 +367,10 @@ class Run {
           this.log.info('solver.cpp:365', 'Test interrupted.');
           return;
         }
-        scores.add(await e.step(await this.testData[k].next()));
+        const batch = await this.testData[k].next();
+        const r = await e.step(batch);
+        scores.add(r);
+        for (const w of this.testWriters[k]) w.writeStep(r.exposed, batch);
       }
       if (this.solver.params.bool('test_compute_loss')) this.log.info('solver.cpp:386', `Test loss: ${g6(scores.meanLoss(this.testIter[k]))}`);
       const means = scores.means(this.testIter[k]);

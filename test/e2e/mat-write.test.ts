@@ -67,3 +67,25 @@ layer { name: "silence" type: "Silence" bottom: "label" bottom: "data_dim" }
     assert.match(t.stderr, /layer 'write': the test has run for more iterations than MatWrite's source lists names \(2\)/);
   });
 });
+
+describe('MatWrite in the test net of a training run', () => {
+  it('writes at every test, its count going on from one test to the next (no source: iter_0, iter_1, ...)', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'out'));
+    const net = readFileSync(fixture('solve', 'deeplab_tiny_train_test.prototxt'), 'utf8').replaceAll('"../data/', `"${fixture('data')}/`)
+      + `layer { name: "write" type: "MatWrite" bottom: "fc8" include { phase: TEST } mat_write_param { prefix: "${join(dir, 'out')}/" } }\n`;
+    writeFileSync(join(dir, 'net.prototxt'), net);
+    const solver = readFileSync(fixture('solve', 'deeplab_tiny_solver.prototxt'), 'utf8')
+      .replace(/^net: .*$/m, `net: "${join(dir, 'net.prototxt')}"`).replace(/^test_interval: .*$/m, 'test_interval: 20')
+      .replace(/^max_iter: .*$/m, 'max_iter: 40').replace(/^snapshot_prefix: .*$/m, `snapshot_prefix: "${join(dir, 'dl')}"`);
+    writeFileSync(join(dir, 'solver.prototxt'), solver);
+    const t = run('train', '-solver', join(dir, 'solver.prototxt'));
+    assert.equal(t.status, 0, t.stderr);
+    // Tests at iterations 0, 20 and 40, each one pass of 2 images: fc8 is 2 x 3 x 12 x 12, written [12, 12, 3, 2].
+    for (const k of [0, 1, 2]) {
+      const v = readMatFile(join(dir, 'out', `iter_${k}_blob_0.mat`)).variables[0].value as MatNumeric;
+      assert.deepEqual(v.dims, [12, 12, 3, 2]);
+    }
+    assert.throws(() => readFileSync(join(dir, 'out', 'iter_3_blob_0.mat')));
+  });
+});
