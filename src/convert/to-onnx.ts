@@ -36,6 +36,8 @@ export interface ExportOptions {
    * are laid out blocked, as ONNX Runtime would do at the session's start (onnx/nchwc.ts).
    */
   nchwcBlock?: number;
+  /** For ONNX Runtime's CUDA provider: none of the ops or attributes it runs on the CPU (OnnxContext.cpu). */
+  cuda?: boolean;
 }
 
 export interface OnnxExport {
@@ -72,7 +74,7 @@ export function exportOnnx(net: Net, opts: ExportOptions = {}): OnnxExport {
   }
 
   for (const l of exported) {
-    const ctx = onnxContext(l, g, names, dynamicBatch, net);
+    const ctx = onnxContext(l, g, names, dynamicBatch, net, !opts.cuda);
     try {
       l.def.toOnnx!(ctx);
     } catch (e) {
@@ -151,7 +153,7 @@ function valueShape(b: NetBlob, dynamicBatch: boolean): (number | string)[] {
   return dynamicBatch && b.shape.length ? ['N', ...b.shape.slice(1)] : [...b.shape];
 }
 
-function onnxContext(l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, dynamicBatch: boolean, net: Net): OnnxContext {
+function onnxContext(l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, dynamicBatch: boolean, net: Net, cpu: boolean): OnnxContext {
   const learned = l.learned ?? [];
   const weights = (l.weights ?? []).map((b, i) => {
     const data = blobData(b);
@@ -160,13 +162,13 @@ function onnxContext(l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, dyn
     return data;
   });
   return layerOnnxContext(net, l, g, names, {
-    weights, dynamicBatch,
+    weights, dynamicBatch, cpu,
     weight: (i, dims) => g.initializer(`${l.name}_${learned[i].role}`, weights[i], dims ?? learned[i].shape),
   });
 }
 
 /** What a layer's toOnnx sees; the caller says how its learned blobs become ONNX values (initializers, fed params). */
-export function layerOnnxContext<T extends Pick<OnnxContext, 'weights' | 'dynamicBatch' | 'weight' | 'train'>>(
+export function layerOnnxContext<T extends Pick<OnnxContext, 'weights' | 'dynamicBatch' | 'weight' | 'train' | 'cpu'>>(
   net: Net, l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, blobs: T,
 ): OnnxContext & T {
   return {

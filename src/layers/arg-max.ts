@@ -70,7 +70,8 @@ type Out = { outputs?: string[]; name: string };
  * With k > 1 the TopK's values come along (the k largest, largest first).
  */
 function topIndices(ctx: OnnxContext, x: string, axis: number, size: number, k: number): { indices: string; values?: string } {
-  if (k === 1) return { indices: ctx.g.node('ArgMax', [x], { name: `${ctx.name}_argmax`, attrs: { axis, keepdims: 1, select_last_index: 1 } }) };
+  // (ONNX Runtime's CUDA provider runs select_last_index on the CPU: a graph for it takes the TopK way.)
+  if (k === 1 && ctx.cpu !== false) return { indices: ctx.g.node('ArgMax', [x], { name: `${ctx.name}_argmax`, attrs: { axis, keepdims: 1, select_last_index: 1 } }) };
   const reversed = ctx.g.node('Slice', [x, ctx.g.int64([-1]), ctx.g.int64([INT64_MIN]), ctx.g.int64([axis]), ctx.g.int64([-1])], { name: `${ctx.name}_reverse` });
   const [values, idx] = ctx.g.nodeN('TopK', [reversed, ctx.g.int64([k])], 2, { name: `${ctx.name}_topk`, attrs: { axis, largest: 1, sorted: 1 } });
   // The batch axis may be symbolic: then its size is read from the input.

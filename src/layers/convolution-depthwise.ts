@@ -86,7 +86,7 @@ export const convolutionDepthwise: LayerDef = {
     const win = { ...geometry(ctx), group: input[1] };
     const dy = ctx.dy[0]!;
     const out: Gradients = { dx: [], dw: [] };
-    if (ctx.needDx[0]) out.dx![0] = convDataGrad(ctx.g, `${ctx.name}_dx`, dy, ctx.weight(0), win, input, output, { cpu: ctx.train.cpu });
+    if (ctx.needDx[0]) out.dx![0] = convDataGrad(ctx.g, `${ctx.name}_dx`, dy, ctx.weight(0), win, input, output, { cpu: ctx.cpu !== false });
     if (ctx.needDw[0]) out.dw![0] = convWeightGrad(ctx.g, `${ctx.name}_dW`, ctx.x[0], dy, win, input, output);
     if (ctx.needDw[1]) out.dw![1] = biasGrad(ctx.g, `${ctx.name}_db`, dy, 4);
     return out;

@@ -41,7 +41,7 @@ export const convolution: LayerDef = {
     return sharedWeightGrads(
       ctx,
       g.biasTerm,
-      (dy, i) => convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, ctx.inputs[i], ctx.outputs[i], ctx.train),
+      (dy, i) => convDataGrad(ctx.g, `${ctx.name}_dx${i}`, dy, ctx.weight(0), g, ctx.inputs[i], ctx.outputs[i], { nchwcBlock: ctx.train.nchwcBlock, cpu: ctx.cpu !== false }),
       (x, dy, i) => convWeightGrad(ctx.g, `${ctx.name}_dW${i}`, x, dy, g, ctx.inputs[i], ctx.outputs[i]),
     );
   },

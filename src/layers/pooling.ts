@@ -92,14 +92,14 @@ export const pooling: LayerDef = {
  * The gradient of one Caffe pooling's input (shape `input`) from its output's gradient `dy` (shape `out`); MAX
  * needs the argmax indices its training forward saved. SPP passes its pyramid levels' gradients through it.
  */
-export function poolingGrad(ctx: Pick<GradContext, 'g' | 'name' | 'train'>, g: PoolGeometry, input: Shape, out: Shape, dy: string, indices: string | undefined): string {
+export function poolingGrad(ctx: Pick<GradContext, 'g' | 'name' | 'cpu'>, g: PoolGeometry, input: Shape, out: Shape, dy: string, indices: string | undefined): string {
   if (g.method === 'MAX') {
     // Into the argmax of each window: ONNX Runtime's MaxPool scans the window in row-major order and keeps a value
     // only when strictly greater, as Caffe does, so ties go to the first maximum in both (the tests check it).
     const overlap = [0, 1].some((a) => out[2 + a] > 1 && g.kernel[a] > g.stride[a]);
     if (!overlap) {
       // ONNX Runtime checks output_shape against the size the forward's window attributes give.
-      return maxUnpool(ctx.g, `${ctx.name}_dx`, dy, indices!, input, windowAttrs(g, input, out), ctx.train.cpu ?? true);
+      return maxUnpool(ctx.g, `${ctx.name}_dx`, dy, indices!, input, windowAttrs(g, input, out), ctx.cpu !== false);
     }
     // Overlapping windows can share an argmax: their gradients add up (Caffe's +=).
     return scatterFlat(ctx.g, `${ctx.name}_dx`, dy, indices!, input, 'add');
@@ -121,7 +121,7 @@ export function poolingGrad(ctx: Pick<GradContext, 'g' | 'name' | 'train'>, g: P
   const outputPadding: Record<string, AttrValue> = end.some((e) => e < 0) ? { output_padding: end.map((e) => Math.max(0, -e)) } : {};
   const trim = end.map((e) => Math.max(0, e));
   let spread: string;
-  if ((ctx.train.cpu ?? true) || trim.every((e, a) => e === g.pad[a])) {
+  if (ctx.cpu !== false || trim.every((e, a) => e === g.pad[a])) {
     spread = ctx.g.node('ConvTranspose', [planes, ones], {
       name: `${ctx.name}_spread`, attrs: { kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...trim], ...outputPadding },
     });
@@ -161,7 +161,7 @@ function scatterFlat(g: OnnxGraph, name: string, values: string, indices: string
  * One Caffe pooling as ONNX nodes: ctx.x[0] (shape ctx.inputs[0]) pooled with `g` into ctx.y (shape
  * ctx.outputs[0]; a second name takes MAX's mask). SPP pools its pyramid levels with it.
  */
-export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 'inputs' | 'outputs' | 'train'>, g: PoolGeometry): void {
+export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 'inputs' | 'outputs' | 'train' | 'cpu'>, g: PoolGeometry): void {
   const input = ctx.inputs[0];
   const out = ctx.outputs[0];
   const [x] = ctx.x;
@@ -213,7 +213,7 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
   // Runtime's CUDA provider gives AveragePool equal pads and adds the overhang's zeros itself: that provider hands
   // cuDNN the leading pads only, and cuDNN divides an overhanging window by what it covers. (Concat, because ONNX
   // Runtime folds a Pad back into the pooling's pads; the CPU's NCHWc rewrite wants the pooling's own pads.)
-  const avg = ctx.train?.cpu === false
+  const avg = ctx.cpu === false
     ? ctx.g.node('AveragePool', [zerosAfter(ctx, x, input, [0, 1].map((a) => attrs.pads[2 + a] - g.pad[a]))], {
       attrs: { kernel_shape: g.kernel, strides: g.stride, pads: [...g.pad, ...g.pad], count_include_pad: 1 }, name: `${ctx.name}_window_mean`,
     })

@@ -56,7 +56,7 @@ export const spp: LayerDef = {
       const pooled = ctx.g.unique(name);
       // In training each level keeps its own argmax.
       const train = ctx.train && { ...ctx.train, save: (key: string, value: string) => ctx.train!.save(`${key}${l}`, value) };
-      poolingToOnnx({ g: ctx.g, name, x: ctx.x, y: [pooled], inputs: [input], outputs: [out], train }, g);
+      poolingToOnnx({ g: ctx.g, name, x: ctx.x, y: [pooled], inputs: [input], outputs: [out], train, cpu: ctx.cpu }, g);
       return ctx.g.node('Flatten', [pooled], { attrs: { axis: 1 }, name: `${name}_flatten` });
     });
     ctx.g.node('Concat', flat, { outputs: ctx.y, attrs: { axis: 1 }, name: ctx.name });
@@ -75,7 +75,7 @@ export const spp: LayerDef = {
       const slice = ctx.g.node('Slice', [dy, ctx.g.int64([at]), ctx.g.int64([at + size]), ctx.g.int64([1])], { name: `${name}_dy` });
       at += size;
       const level = ctx.g.node('Reshape', [slice, ctx.g.int64(out)], { name: `${name}_dy_shape` });
-      return poolingGrad({ g: ctx.g, name, train: ctx.train }, g, input, out, level, max ? ctx.saved(`indices${l}`) : undefined);
+      return poolingGrad({ g: ctx.g, name, cpu: ctx.cpu }, g, input, out, level, max ? ctx.saved(`indices${l}`) : undefined);
     });
     return { dx: [ctx.g.node('Sum', parts, { name: `${ctx.name}_dx` })] };
   },

@@ -88,6 +88,11 @@ export interface OnnxContext extends LayerContext {
   weight(i: number, dims?: Shape): string;
   /** Present when the graph trains (the TRAIN-phase forward of the training engine); absent when exporting. */
   train?: TrainHooks;
+  /**
+   * false: the graph is for ONNX Runtime's CUDA provider, so no op or attribute it runs on the CPU (MaxUnpool,
+   * Col2Im, ArgMax's select_last_index, unequal pooling pads); otherwise the CPU's (the default).
+   */
+  cpu?: boolean;
 }
 
 /** What a training-mode forward can ask of the training graph. */
@@ -100,8 +105,6 @@ export interface TrainHooks {
   random(shape: Shape): string;
   /** ONNX Runtime's NCHWc block size where the graph runs on its CPU provider: convolutions of fed weights ask for that layout (conv-blocked.ts). */
   nchwcBlock?: number;
-  /** The graph runs on ONNX Runtime's CPU provider (which has ops the CUDA provider lacks: Col2Im). */
-  cpu?: boolean;
 }
 
 /** What a layer's gradient sees: its training forward's context plus the gradients flowing back. */

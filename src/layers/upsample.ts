@@ -110,7 +110,7 @@ function unpoolToOnnx(ctx: OnnxContext): void {
   const [, , oh, ow] = ctx.outputs[0];
   const flat = poolIndices(ctx);
   // A training graph for the CUDA provider scatters instead (see maxUnpool).
-  const cpu = ctx.train?.cpu ?? true;
+  const cpu = ctx.cpu !== false;
   const unitWindow = { kernel_shape: [1, 1], strides: [1, 1] };
   if (flat) {
     maxUnpool(ctx.g, ctx.name, ctx.x[0], flat, ctx.outputs[0], unitWindow, cpu, ctx.y[0]);

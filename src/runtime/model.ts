@@ -60,7 +60,8 @@ export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
   // The net is ours alone: its weights may be folded in place and handed to ONNX Runtime without a copy; on the
   // CPU the convolutions come laid out as ONNX Runtime runs them, which spares it that work at the session's start.
   const nchwcBlock = (spec.device?.kind ?? 'cpu') === 'cpu' ? await nchwcBlockSize() : undefined;
-  let exported = exportOnnx(net, { dynamicBatch: spec.dynamicBatch, forSession: true, nchwcBlock });
+  const cuda = spec.device?.kind === 'cuda';
+  let exported = exportOnnx(net, { dynamicBatch: spec.dynamicBatch, forSession: true, nchwcBlock, cuda });
   if (exported.skipped.length) spec.notice?.(`left out training-only layers: ${exported.skipped.join(', ')}`);
   let session: ort.InferenceSession;
   try {
@@ -69,7 +70,7 @@ export async function openModel(spec: ModelSpec): Promise<ReadyModel> {
     if (!nchwcBlock) throw e;
     // A graph the layout did not foresee: the plain export (its weights were reordered in place, so read again).
     spec.notice?.(`ONNX Runtime refused the blocked layout (${(e as Error).message}); loading the plain graph`);
-    exported = exportOnnx(load(() => {}).net, { dynamicBatch: spec.dynamicBatch, forSession: true });
+    exported = exportOnnx(load(() => {}).net, { dynamicBatch: spec.dynamicBatch, forSession: true, cuda });
     session = await createSession(exported.model, spec.device, exported.externalData, spec.profile);
   }
   return {

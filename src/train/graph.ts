@@ -127,9 +127,8 @@ export function buildTrainingGraph(net: Net, opts: GraphOptions = {}): TrainingG
         return name;
       },
       nchwcBlock: opts.nchwcBlock,
-      cpu: opts.cpu ?? true,
     };
-    const ctx = layerContext(net, l, g, names, owners, paramInputs, train);
+    const ctx = layerContext(net, l, g, names, owners, paramInputs, train, opts.cpu ?? true);
     contexts.set(l, ctx);
     guard(l, () => l.def.toOnnx!(ctx));
   }
@@ -351,10 +350,10 @@ function blobNames(net: Net, g: OnnxGraph): Map<NetBlob, string> {
 
 function layerContext(
   net: Net, l: NetLayer, g: OnnxGraph, names: Map<NetBlob, string>, owners: OwnedParam[],
-  paramInputs: Map<OwnedParam, string>, train: TrainHooks,
+  paramInputs: Map<OwnedParam, string>, train: TrainHooks, cpu: boolean,
 ): OnnxContext & { train: TrainHooks } {
   return layerOnnxContext(net, l, g, names, {
-    weights: [], dynamicBatch: false, train,
+    weights: [], dynamicBatch: false, train, cpu,
     weight: (i: number, dims?: Shape) => {
       const input = paramInputs.get(owners[i])!;
       if (!dims || dims.join(',') === owners[i].shape.join(',')) return input;

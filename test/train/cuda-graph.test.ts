@@ -3,10 +3,6 @@
 // layout: ConvTranspose for the strided data gradients, ScatterElements for the unpooling. CI has no GPU: both graphs run here on the CPU provider, from the
 // same weights, batch and Dropout mask, three SGD steps inside the graph; the losses and the stepped weights agree.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
 import { encodeModel } from '../../src/convert/onnx/model.js';
 import { describe, it } from 'node:test';
 import { parseCaffeText } from '../../src/io/files.js';
@@ -17,7 +13,7 @@ import { initialValues } from '../../src/train/init.js';
 import { netParams } from '../../src/train/params.js';
 import { Solver, sgdInGraph } from '../../src/train/solver.js';
 import { syntheticBatch } from '../../src/train/synthetic.js';
-import { tempDir } from '../helpers.js';
+import { cpuOnly, optimizedOps } from '../cuda-ops.js';
 
 // Strided, padded and grouped convolutions, a Deconvolution, BatchNorm with batch statistics, MAX pooling with its
 // mask and the SegNet unpooling, Dropout, InnerProduct: every formulation that differs between the two graphs.
@@ -93,31 +89,11 @@ async function train(net: Net, cpu: boolean, steps: number): Promise<Run> {
       losses.push(r.loss);
       outputs = r.outputs;
     }
-    return { losses, outputs, values: new Map([...engine.values].map(([p, v]) => [p.key, v])), ops: await optimizedOps(engine) };
+    const ops = await optimizedOps(encodeModel(engine.graph.g, { name: 'g', producerVersion: 'test', doc: '' }));
+    return { losses, outputs, values: new Map([...engine.values].map(([p, v]) => [p.key, v])), ops };
   } finally {
     await engine.release();
   }
-}
-
-/**
- * The ops of the graph as ONNX Runtime runs it after its provider-independent rewrites (which fold a Pad into the
- * pooling after it, say), marked where an attribute sends them to the CPU under the CUDA provider.
- */
-async function optimizedOps(engine: TrainingEngine): Promise<Set<string>> {
-  const file = join(tempDir(), 'optimized.onnx');
-  const model = encodeModel(engine.graph.g, { name: 'g', producerVersion: 'test', doc: '' });
-  const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'basic', optimizedModelFilePath: file, logSeverityLevel: 4 });
-  await session.release();
-  const attr = (n: onnxProto.onnx.INodeProto, name: string) => n.attribute?.find((a) => a.name === name);
-  const unequal = (n: onnxProto.onnx.INodeProto) => {
-    const pads = (attr(n, 'pads')?.ints ?? []).map(Number);
-    return pads.some((p, i) => p !== pads[i % (pads.length / 2)]);
-  };
-  return new Set(onnxProto.onnx.ModelProto.decode(readFileSync(file)).graph!.node!.map((n) => {
-    if (n.domain) return `${n.domain}:${n.opType}`;
-    if (Number(attr(n, 'select_last_index')?.i ?? 0)) return `${n.opType}(select_last_index)`;
-    return (n.opType === 'ConvTranspose' || n.opType === 'AveragePool') && unequal(n) ? `${n.opType}(unequal pads)` : n.opType!;
-  }));
 }
 
 function worstDifference(a: Float32Array, b: Float32Array): number {
@@ -131,10 +107,6 @@ function worstDifference(a: Float32Array, b: Float32Array): number {
 }
 
 describe('the CUDA training graph against the CPU one (both on the CPU provider)', () => {
-  // ONNX Runtime's CUDA provider has no Col2Im, MaxUnpool or NCHWc kernels, runs ArgMax's select_last_index and a
-  // ConvTranspose with unequal pads on the CPU, and gives cuDNN an AveragePool's leading pads only.
-  const cpuOnly = (op: string) => op.startsWith('com.microsoft.nchwc')
-    || ['Col2Im', 'MaxUnpool', 'ArgMax(select_last_index)', 'ConvTranspose(unequal pads)', 'AveragePool(unequal pads)'].includes(op);
   const nets = [
     ['segmenter', SEGMENTER, ['Col2Im', 'MaxUnpool'], ['ConvTranspose']],
     // AVE 3x3 stride 2 on 8x8: the last window hangs one row and column over the edge.
