@@ -22,3 +22,15 @@ export function tempDir(): string {
 export function fixtureValue(i: number): number {
   return (((i * 37) % 101) - 50) / 64;
 }
+
+/** The worst |a - b| relative to the largest |a|, that largest taken as at least `floor`. */
+export function relError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-12): number {
+  if (a.length !== b.length) return Infinity;
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(a[i]));
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  return worst / Math.max(scale, floor);
+}

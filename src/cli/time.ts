@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { deviceOf, withDeviceOptions, type DeviceOptions } from './device.js';
 import { CaffeToolError, usageError } from '../errors.js';
-import { layerTimes, type LayerTimes, PROFILED_RUNS, readProfile, withProfileFolder } from '../runtime/layer-times.js';
+import { forwardLayerTimes, type LayerTimes, PROFILED_RUNS } from '../runtime/layer-times.js';
 import { openModel } from '../runtime/model.js';
 import { runSession } from '../runtime/session.js';
 import { notice, parseInputShapes } from './common.js';
@@ -81,16 +81,7 @@ export function register(program: Command): void {
       }
       const stats = timingStats(times);
       const mean = stats.meanMs;
-      // Profiling slows every node down: the per-layer table comes from a session of its own, after the timing.
-      const layers = opts.layers ? await withProfileFolder(async (profile) => {
-        const profiled = await openModel({ ...spec, profile, notice: () => {} });
-        try {
-          for (let i = 0; i <= PROFILED_RUNS; i++) await runSession(profiled.session, feeds);
-          return layerTimes(readProfile(profiled.session, profile), profiled.layers ?? [], PROFILED_RUNS);
-        } finally {
-          await profiled.session.release();
-        }
-      }) : undefined;
+      const layers = opts.layers ? await forwardLayerTimes(spec, feeds) : undefined;
       const result = { batch, iterations, warmup, loadMs: model.loadMs, ...stats, imagesPerSecond: (batch * 1000) / mean, ...(layers ? { layerTimes: layers } : {}) };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -209,8 +209,8 @@ export function poolingToOnnx(ctx: Pick<OnnxContext, 'g' | 'name' | 'x' | 'y' | 
     ctx.g.node('AveragePool', [x], { attrs: { ...attrs, count_include_pad: 1 }, outputs: [ctx.y[0]], name: ctx.name });
     return;
   }
-  // Elsewhere the k*k average of the padded window is rescaled position by position. A training graph for ONNX
-  // Runtime's CUDA provider gives AveragePool equal pads and adds the overhang's zeros itself: that provider hands
+  // Elsewhere the k*k average of the padded window is rescaled position by position. A graph for ONNX Runtime's
+  // CUDA provider (ctx.cpu false) gives AveragePool equal pads and adds the overhang's zeros itself: that provider hands
   // cuDNN the leading pads only, and cuDNN divides an overhanging window by what it covers. (Concat, because ONNX
   // Runtime folds a Pad back into the pooling's pads; the CPU's NCHWc rewrite wants the pooling's own pads.)
   const avg = ctx.cpu === false

@@ -7,6 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type ort from 'onnxruntime-node';
+import { type ModelSpec, openModel } from './model.js';
+import { runSession } from './session.js';
 
 export interface LayerTime {
   layer: string;
@@ -55,6 +57,22 @@ export async function withProfileFolder<T>(work: (folder: string) => Promise<T>)
 }
 
 /**
+ * The forward's per-layer table of the model `spec` opens, fed `feeds`: profiling slows every node down, so it comes
+ * from a session of its own (after the timed one), PROFILED_RUNS runs after one to warm up.
+ */
+export async function forwardLayerTimes(spec: ModelSpec, feeds: Record<string, { data: Float32Array; dims: number[] }>): Promise<LayerTimes> {
+  return withProfileFolder(async (profile) => {
+    const profiled = await openModel({ ...spec, profile, notice: () => {} });
+    try {
+      for (let i = 0; i <= PROFILED_RUNS; i++) await runSession(profiled.session, feeds);
+      return layerTimes(readProfile(profiled.session, profile), profiled.layers ?? [], PROFILED_RUNS);
+    } finally {
+      await profiled.session.release();
+    }
+  });
+}
+
+/**
  * End the session's profiling and read its events: the file of the folder's with runs in it (a session that failed
  * to start may have left one too), a line at a time (ONNX Runtime writes one event a line; a whole big profile
  * would not fit in one string).
@@ -99,10 +117,13 @@ export function layerTimes(events: ProfileEvent[], layers: readonly string[], ru
     }
     return known;
   };
+  // Every run repeats the same nodes: each is looked up once.
+  const owners = new Map<string, string | undefined>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
     const node = graphName(e.name.slice(0, -'_kernel_time'.length));
-    const layer = layerOfNode(layers, node);
+    if (!owners.has(node)) owners.set(node, layerOfNode(layers, node));
+    const layer = owners.get(node);
     const ms = e.dur / 1000 / runs;
     if (!layer) other += ms;
     else if (!parts || forwardNode(node)) totals.get(layer)!.forward += ms;

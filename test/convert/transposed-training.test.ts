@@ -14,7 +14,7 @@ import type { Message } from '../../src/io/message.js';
 import { buildNet, type Net } from '../../src/net/net.js';
 import { attachWeights, fillRandomWeights } from '../../src/net/weights.js';
 import { createSession, runSession } from '../../src/runtime/session.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { relError, ROOT, tempDir } from '../helpers.js';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const parse = (text: string) => parseCaffeText(text, { kinds: ['net'] }).message;
@@ -54,17 +54,6 @@ function weightsOf(n: Net): Message {
   return { name: n.name, layer: n.layers.filter((l) => l.weights).map((l) => ({ name: l.name, type: l.type, blobs: l.weights })) };
 }
 
-/** The worst |a - b| relative to the largest |a| (the 1e-5 relative bound of the issue). */
-function relError(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(a[i]));
-    worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  }
-  return worst / Math.max(scale, 1e-12);
-}
 
 /** The original net on X against the converted one on X reoriented: returns both outputs and the converted pieces. */
 async function roundTrip(text: string, o: OrientationOptions, drop?: string) {

@@ -14,6 +14,7 @@ import { netParams } from '../../src/train/params.js';
 import { Solver, sgdInGraph } from '../../src/train/solver.js';
 import { syntheticBatch } from '../../src/train/synthetic.js';
 import { cpuOnly, optimizedOps } from '../cuda-ops.js';
+import { relError } from '../helpers.js';
 
 // Strided, padded and grouped convolutions, a Deconvolution, BatchNorm with batch statistics, MAX pooling with its
 // mask and the SegNet unpooling, Dropout, InnerProduct: every formulation that differs between the two graphs.
@@ -96,15 +97,6 @@ async function train(net: Net, cpu: boolean, steps: number): Promise<Run> {
   }
 }
 
-function worstDifference(a: Float32Array, b: Float32Array): number {
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(a[i]));
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-  }
-  return diff / Math.max(scale, 1e-6);
-}
 
 describe('the CUDA training graph against the CPU one (both on the CPU provider)', () => {
   const nets = [
@@ -129,9 +121,9 @@ describe('the CUDA training graph against the CPU one (both on the CPU provider)
       }
       // The run moves: the loss falls, so agreement is not two graphs standing still.
       assert.ok(cpu.losses[2] < cpu.losses[0], `loss ${cpu.losses.join(' -> ')}`);
-      for (const [top, v] of cpu.outputs) assert.ok(worstDifference(v, cuda.outputs.get(top)!) <= 1e-5, `output ${top}: ${v} against ${cuda.outputs.get(top)}`);
+      for (const [top, v] of cpu.outputs) assert.ok(relError(v, cuda.outputs.get(top)!, 1e-6) <= 1e-5, `output ${top}: ${v} against ${cuda.outputs.get(top)}`);
       for (const [key, v] of cpu.values) {
-        const d = worstDifference(v, cuda.values.get(key)!);
+        const d = relError(v, cuda.values.get(key)!, 1e-6);
         assert.ok(d <= 1e-5, `${key}: largest difference ${d.toExponential(2)} of its largest value`);
       }
     });

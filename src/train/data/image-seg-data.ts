@@ -62,7 +62,7 @@ export function openImageSegData(input: LayerInput): Prefetcher {
     }
     return async (): Promise<Batch> => {
       const loading = Promise.all(items.map(({ entry }) => load(entry)));
-      firstSize ??= loading.then((l): [number, number] => [l[0].rows, l[0].cols]);
+      firstSize ??= loading.then((l): [number, number] => [l[0].img.height, l[0].img.width]);
       const loaded = await loading;
       const [h, w] = crop ? [cropH, cropW] : await firstSize;
       const data = new Float32Array(batchSize * channels * h * w);
@@ -76,8 +76,8 @@ export function openImageSegData(input: LayerInput): Prefetcher {
           });
         }
         cut(img, lab, items[i].draw, h, w, data.subarray(i * channels * h * w, (i + 1) * channels * h * w), label.subarray(i * h * w, (i + 1) * h * w));
-        dims[2 * i] = Math.min(h, pair.rows);
-        dims[2 * i + 1] = Math.min(w, pair.cols);
+        dims[2 * i] = Math.min(h, pair.img.height);
+        dims[2 * i + 1] = Math.min(w, pair.img.width);
       });
       const out: Batch = {};
       const values = [{ data, dims: [batchSize, channels, h, w] }, { data: label, dims: [batchSize, 1, h, w] }, { data: dims, dims: [batchSize, 1, 1, 2] }];
@@ -86,7 +86,8 @@ export function openImageSegData(input: LayerInput): Prefetcher {
     };
   };
 
-  async function load(entry: ListEntry): Promise<{ img: Pixels; lab: Pixels; rows: number; cols: number; where: { file: string; line: number; layer: string } }> {
+  /** The image and its label map as read (and resized to new_height x new_width), before the draws. */
+  async function load(entry: ListEntry): Promise<{ img: Pixels; lab: Pixels; where: { file: string; line: number; layer: string } }> {
     const where = { file: listFile, line: entry.line, layer: layer.name };
     const imagePath = resolve(root + entry.first);
     let img = await decodeImage(imagePath, channels, where);
@@ -106,7 +107,7 @@ export function openImageSegData(input: LayerInput): Prefetcher {
       const value = byte(labelType === 'IMAGE' ? Number.parseInt(entry.second, 10) : ignore);
       lab = { data: new Uint8Array(img.height * img.width).fill(value), channels: 1, height: img.height, width: img.width, layout: 'hwc' };
     }
-    return { img, lab, rows: img.height, cols: img.width, where };
+    return { img, lab, where };
   }
 
   /** scale_factors' rescale: both to trunc(size x factor) in float, the image INTER_LINEAR, the label INTER_NEAREST. */
